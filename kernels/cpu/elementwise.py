@@ -1,0 +1,283 @@
+"""Elementwise kernels on the CPU: unary maps, broadcasting binary maps, ``where``.
+
+Each op is a small scalar function selected by a code from ``kernels/opcodes.py``; the
+forward value and the local derivative of every op sit next to each other below, so the
+backward pass of an activation is one fused loop instead of a chain of temporaries.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ..broadcast import broadcast_shapes, layout
+from ..opcodes import BINARY, COMPARISONS, UNARY
+
+_SQRT_2_OVER_PI = 0.7978845608028654
+_INV_SQRT_2 = 0.7071067811865476
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+@njit(cache=True, inline="always")
+def _sigmoid(x):
+    # Two branches keep exp's argument non-positive, so large |x| never overflows.
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@njit(cache=True, inline="always")
+def _unary_value(op, x, alpha, beta):
+    """y = f(x) for unary op ``op``; alpha/beta are the op's scalar parameters."""
+    if op == 0:
+        return -x
+    if op == 1:
+        return math.exp(x)
+    if op == 2:
+        return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+    if op == 3:
+        return math.sqrt(x) if x >= 0 else math.nan
+    if op == 4:
+        return abs(x)
+    if op == 5:
+        return x if x > 0 else 0.0
+    if op == 6:
+        return x if x > 0 else alpha * x
+    if op == 7:
+        return x if x > 0 else alpha * (math.exp(x) - 1.0)
+    if op == 8:
+        return _sigmoid(x)
+    if op == 9:
+        return math.tanh(x)
+    if op == 10:
+        return 0.5 * x * (1.0 + math.erf(x * _INV_SQRT_2))
+    if op == 11:
+        return 0.5 * x * (1.0 + math.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+    if op == 12:
+        return x * _sigmoid(x)
+    if op == 13:
+        return min(max(x, alpha), beta)
+    return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
+
+
+@njit(cache=True, inline="always")
+def _unary_derivative(op, x, y, alpha, beta):
+    """dy/dx for unary op ``op`` at input x with output y (whichever is cheaper)."""
+    if op == 0:
+        return -1.0
+    if op == 1:
+        return y
+    if op == 2:
+        return 1.0 / x
+    if op == 3:
+        return 0.5 / y
+    if op == 4:
+        return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
+    if op == 5:
+        return 1.0 if x > 0 else 0.0
+    if op == 6:
+        return 1.0 if x > 0 else alpha
+    if op == 7:
+        return 1.0 if x > 0 else y + alpha
+    if op == 8:
+        return y * (1.0 - y)
+    if op == 9:
+        return 1.0 - y * y
+    if op == 10:
+        return 0.5 * (1.0 + math.erf(x * _INV_SQRT_2)) + x * _INV_SQRT_2PI * math.exp(-0.5 * x * x)
+    if op == 11:
+        t = math.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+        dt = (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * x * x)
+        return 0.5 * (1.0 + t) + 0.5 * x * dt
+    if op == 12:
+        s = _sigmoid(x)
+        return s * (1.0 + x * (1.0 - s))
+    if op == 13:
+        return 1.0 if alpha <= x <= beta else 0.0
+    return 0.0
+
+
+@njit(cache=True, inline="always")
+def _binary_value(op, a, b):
+    """out = a (op) b; comparisons give 1.0 or 0.0."""
+    if op == 0:
+        return a + b
+    if op == 1:
+        return a - b
+    if op == 2:
+        return a * b
+    if op == 3:
+        return a / b
+    if op == 4:
+        return a**b
+    if op == 5:
+        return a if a >= b else b
+    if op == 6:
+        return a if a <= b else b
+    if op == 7:
+        return 1.0 if a == b else 0.0
+    if op == 8:
+        return 1.0 if a != b else 0.0
+    if op == 9:
+        return 1.0 if a < b else 0.0
+    if op == 10:
+        return 1.0 if a <= b else 0.0
+    if op == 11:
+        return 1.0 if a > b else 0.0
+    return 1.0 if a >= b else 0.0
+
+
+@njit(cache=True, inline="always")
+def _binary_derivatives(op, a, b):
+    """(d out/d a, d out/d b) for binary op ``op``; ties of max/min split the gradient."""
+    if op == 0:
+        return 1.0, 1.0
+    if op == 1:
+        return 1.0, -1.0
+    if op == 2:
+        return b, a
+    if op == 3:
+        return 1.0 / b, -a / (b * b)
+    if op == 4:
+        da = b * a ** (b - 1.0) if b != 0 else 0.0
+        # As PyTorch: d/db of 0**b is taken as 0 for b >= 0 instead of 0 * log(0) = nan.
+        db = 0.0 if (a == 0 and b >= 0) else a**b * math.log(a) if a > 0 else math.nan
+        return da, db
+    if op == 5:
+        return (1.0 if a > b else 0.5 if a == b else 0.0), (1.0 if b > a else 0.5 if a == b else 0.0)
+    if op == 6:
+        return (1.0 if a < b else 0.5 if a == b else 0.0), (1.0 if b < a else 0.5 if a == b else 0.0)
+    return 0.0, 0.0
+
+
+@njit(cache=True)
+def _row_offset(row, shape, strides):
+    """Offset of row ``row`` (an index over all but the last dimension) for ``strides``."""
+    offset, rest = np.int64(0), np.int64(row)
+    for axis in range(len(shape) - 2, -1, -1):
+        offset += (rest % shape[axis]) * strides[axis]
+        rest //= shape[axis]
+    return offset
+
+
+@njit(cache=True, parallel=True)
+def _unary_kernel(op, x, out, alpha, beta):
+    for i in prange(x.size):
+        out[i] = _unary_value(op, x[i], alpha, beta)
+
+
+@njit(cache=True, parallel=True)
+def _unary_backward_kernel(op, x, y, grad, out, alpha, beta):
+    for i in prange(x.size):
+        out[i] = grad[i] * _unary_derivative(op, x[i], y[i], alpha, beta)
+
+
+@njit(cache=True, parallel=True)
+def _binary_kernel(op, a, a_strides, b, b_strides, out, shape):
+    inner = shape[-1]
+    rows = out.size // inner if inner else 0
+    if rows == 1:  # one long row: split the row itself across threads
+        for j in prange(inner):
+            out[j] = _binary_value(op, a[j * a_strides[-1]], b[j * b_strides[-1]])
+    else:
+        for row in prange(rows):
+            a0 = _row_offset(row, shape, a_strides)
+            b0 = _row_offset(row, shape, b_strides)
+            for j in range(inner):
+                out[row * inner + j] = _binary_value(
+                    op, a[a0 + j * a_strides[-1]], b[b0 + j * b_strides[-1]]
+                )
+
+
+@njit(cache=True, parallel=True)
+def _binary_backward_kernel(op, a, a_strides, b, b_strides, grad, grad_a, grad_b, shape):
+    inner = shape[-1]
+    rows = grad.size // inner if inner else 0
+    for row in prange(rows):
+        a0 = _row_offset(row, shape, a_strides)
+        b0 = _row_offset(row, shape, b_strides)
+        for j in range(inner):
+            i = row * inner + j
+            da, db = _binary_derivatives(op, a[a0 + j * a_strides[-1]], b[b0 + j * b_strides[-1]])
+            grad_a[i] = grad[i] * da
+            grad_b[i] = grad[i] * db
+
+
+@njit(cache=True, parallel=True)
+def _where_kernel(cond, c_strides, a, a_strides, b, b_strides, out, shape):
+    inner = shape[-1]
+    rows = out.size // inner if inner else 0
+    for row in prange(rows):
+        c0 = _row_offset(row, shape, c_strides)
+        a0 = _row_offset(row, shape, a_strides)
+        b0 = _row_offset(row, shape, b_strides)
+        for j in range(inner):
+            take_a = cond[c0 + j * c_strides[-1]]
+            out[row * inner + j] = a[a0 + j * a_strides[-1]] if take_a else b[b0 + j * b_strides[-1]]
+
+
+def _out_shape(name: str, *shapes):
+    shape = broadcast_shapes(*shapes)
+    if shape is None:
+        raise ValueError(f"{name}: shapes {' and '.join(str(tuple(s)) for s in shapes)} do not broadcast")
+    return shape
+
+
+def unary(op: str, x: np.ndarray, alpha: float = 0.0, beta: float = 0.0, out=None) -> np.ndarray:
+    """``f(x)`` elementwise for the unary op named ``op``; same shape and dtype as ``x``."""
+    out = np.empty_like(x) if out is None else out
+    _unary_kernel(UNARY[op], x.reshape(-1), out.reshape(-1), float(alpha), float(beta))
+    return out
+
+
+def unary_backward(op: str, x, y, grad, alpha: float = 0.0, beta: float = 0.0) -> np.ndarray:
+    """``grad * f'(x)`` elementwise, given the forward input ``x`` and output ``y``."""
+    out = np.empty_like(grad)
+    _unary_backward_kernel(
+        UNARY[op], x.reshape(-1), y.reshape(-1), grad.reshape(-1), out.reshape(-1),
+        float(alpha), float(beta),
+    )
+    return out
+
+
+def binary(op: str, a: np.ndarray, b: np.ndarray, out=None) -> np.ndarray:
+    """``a (op) b`` with NumPy broadcasting: shapes (*A), (*B) -> broadcast(A, B).
+
+    Comparisons return ``bool``; ``out`` (of the broadcast shape) allows in-place updates.
+    """
+    shape = _out_shape(op, a.shape, b.shape)
+    if out is None:
+        dtype = np.bool_ if op in COMPARISONS else np.result_type(a.dtype, b.dtype)
+        out = np.empty(shape, dtype=dtype)
+    merged, (a_strides, b_strides) = layout(shape, a.shape, b.shape)
+    _binary_kernel(BINARY[op], a.reshape(-1), a_strides, b.reshape(-1), b_strides, out.reshape(-1), merged)
+    return out
+
+
+def binary_backward(op: str, a: np.ndarray, b: np.ndarray, grad: np.ndarray):
+    """``(grad * d(a op b)/da, grad * d(a op b)/db)``, both of the broadcast shape."""
+    merged, (a_strides, b_strides) = layout(grad.shape, a.shape, b.shape)
+    grad_a, grad_b = np.empty_like(grad), np.empty_like(grad)
+    _binary_backward_kernel(
+        BINARY[op], a.reshape(-1), a_strides, b.reshape(-1), b_strides,
+        grad.reshape(-1), grad_a.reshape(-1), grad_b.reshape(-1), merged,
+    )
+    return grad_a, grad_b
+
+
+def where(cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a`` where ``cond`` is true, else ``b``, all three broadcast together."""
+    shape = _out_shape("where", cond.shape, a.shape, b.shape)
+    out = np.empty(shape, dtype=np.result_type(a.dtype, b.dtype))
+    merged, (c_strides, a_strides, b_strides) = layout(shape, cond.shape, a.shape, b.shape)
+    _where_kernel(
+        cond.reshape(-1), c_strides, a.reshape(-1), a_strides, b.reshape(-1), b_strides,
+        out.reshape(-1), merged,
+    )
+    return out
+
+
+def expand(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A contiguous copy of ``x`` broadcast to ``shape``."""
+    return np.ascontiguousarray(np.broadcast_to(x, shape))

@@ -1,0 +1,106 @@
+"""Fused optimizer updates (CPU, Numba): one pass over a parameter, in place.
+
+Each entry point takes the parameter, its gradient and its state buffers as contiguous
+arrays of one shape and dtype and updates `param` and the buffers in place, following
+PyTorch's update rules exactly (see `tinygradcnn/optim.py` for the formulas). Scalars that
+depend only on the step count (bias corrections) are computed once in Python, in float64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+_EMPTY = {np.dtype(np.float32): np.empty(0, np.float32),
+          np.dtype(np.float64): np.empty(0, np.float64)}
+
+
+def sgd_step(
+    param: np.ndarray,
+    grad: np.ndarray,
+    momentum_buf: np.ndarray | None,
+    lr: float,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+    first_step: bool = False,
+) -> None:
+    """One SGD step in place. `momentum_buf` (same shape as param) is needed when momentum > 0;
+    on `first_step` it is overwritten with the gradient, as PyTorch initialises it."""
+    use_momentum = momentum != 0.0
+    if use_momentum and momentum_buf is None:
+        raise ValueError("sgd_step: momentum > 0 needs a momentum buffer")
+    buf = momentum_buf.reshape(-1) if use_momentum else _EMPTY[param.dtype]
+    _sgd_kernel(param.reshape(-1), grad.reshape(-1), buf, float(lr), float(momentum),
+                float(dampening), float(weight_decay), bool(nesterov), use_momentum,
+                bool(first_step))
+
+
+@njit(cache=True, parallel=True)
+def _sgd_kernel(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
+                use_momentum, first_step):
+    for k in prange(param.size):
+        g = grad[k] + weight_decay * param[k]
+        if use_momentum:
+            if first_step:
+                b = g
+            else:
+                b = momentum * buf[k] + (1.0 - dampening) * g
+            buf[k] = b
+            if nesterov:
+                g = g + momentum * buf[k]
+            else:
+                g = buf[k]
+        param[k] = param[k] - lr * g
+
+
+def adam_step(
+    param: np.ndarray,
+    grad: np.ndarray,
+    exp_avg: np.ndarray,
+    exp_avg_sq: np.ndarray,
+    step: int,
+    lr: float,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    decoupled_weight_decay: bool = False,
+    max_exp_avg_sq: np.ndarray | None = None,
+) -> None:
+    """One Adam (or AdamW with `decoupled_weight_decay`) step in place; `step` counts from 1.
+    Passing `max_exp_avg_sq` selects the AMSGrad variant."""
+    bias_correction1 = 1.0 - beta1**step
+    bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
+    amsgrad = max_exp_avg_sq is not None
+    max_sq = max_exp_avg_sq.reshape(-1) if amsgrad else _EMPTY[param.dtype]
+    _adam_kernel(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
+                 exp_avg_sq.reshape(-1), max_sq, float(lr), float(beta1), float(beta2),
+                 float(eps), float(weight_decay), bool(decoupled_weight_decay), amsgrad,
+                 lr / bias_correction1, bias_correction2_sqrt)
+
+
+@njit(cache=True, parallel=True)
+def _adam_kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
+                 weight_decay, decoupled, amsgrad, step_size, bias_correction2_sqrt):
+    dtype = param.dtype.type
+    for k in prange(param.size):
+        p = param[k]
+        g = grad[k]
+        if decoupled:
+            p = dtype(p * (1.0 - lr * weight_decay))
+        else:
+            g = dtype(g + weight_decay * p)
+        # rounded to the parameter dtype at every stage, as PyTorch's in-place ops are
+        m = dtype(exp_avg[k] + (1.0 - beta1) * (g - exp_avg[k]))
+        v = dtype(beta2 * exp_avg_sq[k] + (1.0 - beta2) * g * g)
+        exp_avg[k] = m
+        exp_avg_sq[k] = v
+        if amsgrad:
+            v = max(max_exp_avg_sq[k], v)
+            max_exp_avg_sq[k] = v
+        denom = dtype(dtype(math.sqrt(v)) / bias_correction2_sqrt + eps)
+        param[k] = dtype(p - step_size * (m / denom))

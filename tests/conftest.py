@@ -1,0 +1,43 @@
+"""Test configuration: the devices to run on and the hypothesis profiles.
+
+With no GPU present, numba's CUDA simulator stands in for one (``NUMBA_ENABLE_CUDASIM=1``),
+so every CUDA kernel is still exercised; the variable must be set before numba.cuda loads.
+"""
+
+import glob
+import os
+
+if "NUMBA_ENABLE_CUDASIM" not in os.environ and not glob.glob("/dev/nvidia[0-9]*"):
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+import tinygradcnn as tg  # noqa: E402
+
+settings.register_profile(
+    "ci", max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "thorough", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def _available_devices() -> list[str]:
+    devices = ["cpu"]
+    if os.environ.get("TINYGRADCNN_TEST_CUDA", "1") != "0" and tg.cuda.is_available():
+        try:
+            import tinygradcnn.kernels.cuda  # noqa: F401
+        except ImportError:
+            return devices
+        devices.append("cuda")
+    return devices
+
+
+DEVICES = _available_devices()
+
+
+def pytest_report_header(config):
+    mode = "simulator" if "cuda" in DEVICES and tg.cuda.is_simulator() else "GPU"
+    cuda = f"cuda ({mode})" if "cuda" in DEVICES else "cuda not available"
+    return f"tinygradcnn devices: cpu, {cuda}"

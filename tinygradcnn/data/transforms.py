@@ -1,0 +1,265 @@
+"""Batch transforms: normalisation and random augmentation of whole (N, C, H, W) batches.
+
+Every transform is called on a batch, a NumPy array or a `Tensor` (the result has the same
+kind), and draws one set of random parameters *per image* from a NumPy generator seeded by:
+
+- the `seed` argument of the call (the `DataLoader` passes one derived from its own seed, the
+  epoch and the batch number, so an epoch's augmentations can be replayed exactly), else
+- `tinygradcnn.random.next_seed()`, reproducible under `tg.manual_seed(n)`.
+
+The pixel work is done by the Numba kernels in `kernels/cpu/augment.py`: one affine warp
+with bilinear sampling serves rotation, scaling and translation; flip and padded crop have
+kernels of their own.
+
+    augment = Compose([RandomRotation(10), RandomTranslate(0.1), Normalize(0.1307, 0.3081)])
+    images = augment(images)               # (N, 1, 28, 28) -> (N, 1, 28, 28)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..kernels.cpu import augment as _cpu_augment
+
+_SEED_MIX = 0x9E3779B97F4A7C15  # golden-ratio constant: spreads consecutive seeds apart
+
+
+def derive_seed(seed: int, *salts: int) -> int:
+    """A new 63-bit seed from `seed` and salts (epoch, batch, position in a Compose)."""
+    return int(np.random.SeedSequence([int(seed) % (1 << 64), *salts]).generate_state(
+        1, np.uint64)[0] >> np.uint64(1))
+
+
+def _global_seed() -> int:
+    from ..random import next_seed
+
+    return int(next_seed())
+
+
+def _as_batch(images) -> tuple[np.ndarray, object]:
+    """(array, wrap) where wrap(result) restores the caller's kind (Tensor or ndarray)."""
+    if isinstance(images, np.ndarray):
+        array = images
+        wrap = _identity
+    else:  # a Tensor
+        from ..tensor import Tensor
+
+        device = images.device
+        array = images.to("cpu").data if device != "cpu" else images.data
+
+        def wrap(result, device=device):
+            return Tensor(result, device=device)
+
+    if array.ndim != 4:
+        raise ValueError(f"transforms work on (N, C, H, W) batches, got shape {array.shape}")
+    if array.dtype not in (np.float32, np.float64):
+        array = array.astype(np.float32)
+    return np.ascontiguousarray(array), wrap
+
+
+def _identity(result):
+    return result
+
+
+def _pair(value, name: str) -> tuple[float, float]:
+    if isinstance(value, (int, float)):
+        return float(value), float(value)
+    if len(value) != 2:
+        raise ValueError(f"{name} must be a number or a pair, got {value!r}")
+    return float(value[0]), float(value[1])
+
+
+class Transform:
+    """Base class: subclasses implement `apply(images, rng) -> images` on a float array."""
+
+    def __call__(self, images, seed: int | None = None):
+        array, wrap = _as_batch(images)
+        rng = np.random.default_rng(_global_seed() if seed is None else seed)
+        return wrap(self.apply(array, rng))
+
+    def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+
+class Compose(Transform):
+    """Apply transforms in order; each gets its own seed derived from the call's seed."""
+
+    def __init__(self, transforms: Sequence[Transform]) -> None:
+        self.transforms = list(transforms)
+
+    def __call__(self, images, seed: int | None = None):
+        array, wrap = _as_batch(images)
+        seed = _global_seed() if seed is None else seed
+        for position, transform in enumerate(self.transforms):
+            array = transform.apply(array, np.random.default_rng(derive_seed(seed, position)))
+        return wrap(array)
+
+    def apply(self, images, rng):
+        for transform in self.transforms:
+            images = transform.apply(images, rng)
+        return images
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n    {t!r}," for t in self.transforms)
+        return f"Compose([{inner}\n])"
+
+
+class Normalize(Transform):
+    """(x - mean) / std per channel; `mean`/`std` are numbers or one value per channel.
+    MNIST's usual values are mean=0.1307, std=0.3081."""
+
+    def __init__(self, mean: float | Sequence[float], std: float | Sequence[float]) -> None:
+        self.mean = mean
+        self.std = std
+
+    def apply(self, images, rng):
+        mean = np.asarray(self.mean, dtype=images.dtype).reshape(1, -1, 1, 1)
+        std = np.asarray(self.std, dtype=images.dtype).reshape(1, -1, 1, 1)
+        if mean.shape[1] not in (1, images.shape[1]) or std.shape[1] not in (1, images.shape[1]):
+            raise ValueError(f"Normalize: mean/std have {mean.shape[1]}/{std.shape[1]} values, "
+                             f"images have {images.shape[1]} channels")
+        return (images - mean) / std
+
+
+class RandomAffine(Transform):
+    """Random rotation, scaling and translation about the image centre, in one warp.
+
+    Args:
+        degrees: rotation angle range; a number d means uniform in [-d, d]. Positive angles
+            turn the picture counter-clockwise as displayed.
+        translate: (fx, fy) maximum shift as a fraction of width and height; None for none.
+        scale: (low, high) zoom factor range; None for none.
+        fill: value of pixels that come from outside the image.
+    """
+
+    def __init__(
+        self,
+        degrees: float | tuple[float, float] = 0.0,
+        translate: float | tuple[float, float] | None = None,
+        scale: tuple[float, float] | None = None,
+        fill: float = 0.0,
+    ) -> None:
+        low, high = _pair(degrees, "RandomAffine: degrees")
+        self.degrees = (-abs(low), abs(low)) if isinstance(degrees, (int, float)) else (low, high)
+        self.translate = None if translate is None else _pair(translate, "translate")
+        self.scale = None if scale is None else _pair(scale, "scale")
+        if self.scale is not None and min(self.scale) <= 0:
+            raise ValueError(f"RandomAffine: scale must be positive, got {scale!r}")
+        self.fill = float(fill)
+
+    def apply(self, images, rng):
+        n, _, height, width = images.shape
+        angle = np.deg2rad(rng.uniform(self.degrees[0], self.degrees[1], n))
+        zoom = np.ones(n) if self.scale is None else rng.uniform(*self.scale, n)
+        shift = np.zeros((n, 2))
+        if self.translate is not None:
+            limits = np.array([self.translate[0] * width, self.translate[1] * height])
+            shift = rng.uniform(-1.0, 1.0, (n, 2)) * limits
+        matrices = affine_matrices(angle, zoom, shift, (height, width))
+        return _cpu_augment.affine_warp(images, matrices, fill=self.fill)
+
+
+class RandomRotation(RandomAffine):
+    """Rotate each image by a uniform angle in [-degrees, degrees] (or the given range)."""
+
+    def __init__(self, degrees: float | tuple[float, float], fill: float = 0.0) -> None:
+        super().__init__(degrees=degrees, fill=fill)
+
+
+class RandomScale(RandomAffine):
+    """Zoom each image by a uniform factor in `scale` = (low, high), about its centre."""
+
+    def __init__(self, scale: tuple[float, float] = (0.9, 1.1), fill: float = 0.0) -> None:
+        super().__init__(scale=scale, fill=fill)
+
+
+class RandomTranslate(RandomAffine):
+    """Shift each image by up to `translate` = (fx, fy) of its width and height."""
+
+    def __init__(self, translate: float | tuple[float, float] = 0.1, fill: float = 0.0) -> None:
+        super().__init__(translate=translate, fill=fill)
+
+
+class RandomCrop(Transform):
+    """Pad by `padding` on every side, then cut a random `size` window from each image.
+    `RandomCrop(28, padding=2)` on MNIST shifts digits by up to 2 pixels."""
+
+    def __init__(self, size: int | tuple[int, int], padding: int = 0, fill: float = 0.0) -> None:
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        self.padding = int(padding)
+        self.fill = float(fill)
+
+    def apply(self, images, rng):
+        n, _, height, width = images.shape
+        room_h = height + 2 * self.padding - self.size[0]
+        room_w = width + 2 * self.padding - self.size[1]
+        if room_h < 0 or room_w < 0:
+            raise ValueError(f"RandomCrop: size {self.size} is larger than the padded image "
+                             f"({height + 2 * self.padding}, {width + 2 * self.padding})")
+        offsets = np.stack([rng.integers(0, room_h + 1, n), rng.integers(0, room_w + 1, n)], 1)
+        return _cpu_augment.crop(images, offsets, self.size, self.padding, self.fill)
+
+
+class RandomHorizontalFlip(Transform):
+    """Mirror each image left-right with probability `p` (for clothes, not for digits)."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        self.p = float(p)
+
+    def apply(self, images, rng):
+        return _cpu_augment.horizontal_flip(images, rng.random(images.shape[0]) < self.p)
+
+
+class GaussianNoise(Transform):
+    """Add N(0, std^2) noise to every pixel; `clip=(0, 1)` keeps pixels in range."""
+
+    def __init__(self, std: float = 0.1, clip: tuple[float, float] | None = None) -> None:
+        self.std = float(std)
+        self.clip = clip
+
+    def apply(self, images, rng):
+        noise = rng.standard_normal(images.shape, dtype=images.dtype)
+        out = images + images.dtype.type(self.std) * noise
+        if self.clip is not None:
+            np.clip(out, self.clip[0], self.clip[1], out=out)
+        return out
+
+
+def affine_matrices(
+    angle: np.ndarray, zoom: np.ndarray, shift: np.ndarray, image_size: tuple[int, int]
+) -> np.ndarray:
+    """Per-image output->input matrices (N, 2, 3) for `affine_warp`.
+
+    The visible motion about the centre c is q = A (p - c) + c + t with
+    A = zoom * [[cos a, sin a], [-sin a, cos a]] (counter-clockwise on screen, y pointing
+    down); the kernel needs its inverse p = A^-1 (q - c - t) + c.
+    """
+    height, width = image_size
+    centre = np.array([(width - 1) / 2.0, (height - 1) / 2.0])
+    cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
+    inverse = np.empty((angle.shape[0], 2, 3))
+    inverse[:, 0, 0], inverse[:, 0, 1] = cos, -sin  # A^-1 = R^T / zoom
+    inverse[:, 1, 0], inverse[:, 1, 1] = sin, cos
+    moved = centre + shift  # where the centre goes
+    inverse[:, :, 2] = centre - np.einsum("nij,nj->ni", inverse[:, :, :2], moved)
+    return inverse
+
+
+def resize(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of a batch (N, C, H, W) -> (N, C, *size), corners aligned.
+    Used to show the 8x8 digits at LeNet-5's 28x28 (or any other size)."""
+    images = np.ascontiguousarray(images)
+    if images.dtype not in (np.float32, np.float64):
+        images = images.astype(np.float32)
+    n, _, height, width = images.shape
+    out_h, out_w = size
+    matrices = np.zeros((n, 2, 3))
+    matrices[:, 0, 0] = (width - 1) / max(out_w - 1, 1)
+    matrices[:, 1, 1] = (height - 1) / max(out_h - 1, 1)
+    return _cpu_augment.affine_warp(images, matrices, (out_h, out_w))

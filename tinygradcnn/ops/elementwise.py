@@ -1,0 +1,304 @@
+"""Elementwise arithmetic with NumPy broadcasting, and comparisons.
+
+Gradients of broadcast operands come back in the broadcast shape; the autograd engine sums
+them to each input's shape (``autograd.sum_to_shape``), so no op here repeats that.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor, float32, int64
+
+
+def _dtype_of(a, b) -> np.dtype:
+    """PyTorch's promotion: floats win over integers, a Python number adopts the tensor's type."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if a.dtype.kind == "f" and b.dtype.kind != "f":
+            return a.dtype
+        if b.dtype.kind == "f" and a.dtype.kind != "f":
+            return b.dtype
+        return np.promote_types(a.dtype, b.dtype)
+    tensor, number = (a, b) if isinstance(a, Tensor) else (b, a)
+    if tensor.dtype.kind == "f":
+        return tensor.dtype
+    if isinstance(number, float):
+        return np.dtype(float32)
+    return tensor.dtype if tensor.dtype.kind in "iu" else np.dtype(int64)
+
+
+def operands(name: str, a, b) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors of one dtype on one device (Python numbers become 0-d)."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(f"{name}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
+    for value in (a, b):
+        if not isinstance(value, (Tensor, int, float, bool, np.number, np.ndarray)):
+            raise TypeError(f"{name}: unsupported operand type {type(value).__name__}")
+    dtype = _dtype_of(a, b)
+    device = a.device if isinstance(a, Tensor) else b.device
+
+    def as_tensor(value) -> Tensor:
+        if isinstance(value, Tensor):
+            return value if value.dtype == dtype else value.to(dtype)
+        if isinstance(value, np.ndarray):
+            return Tensor(value, dtype=dtype, device=device)
+        return Tensor._make(value_kernels.full((), value, dtype))
+
+    value_kernels = (a if isinstance(a, Tensor) else b).kernels
+    return as_tensor(a), as_tensor(b)
+
+
+class Add(Function):
+    """out = a + b;  da = grad, db = grad."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return ctx.kernels.binary("add", a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    """out = a - b;  da = grad, db = -grad."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return ctx.kernels.binary("sub", a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (ctx.kernels.unary("neg", grad) if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """out = a * b;  da = grad * b, db = grad * a."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.kernels.binary("mul", a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_arrays
+        k = ctx.kernels
+        return (
+            k.binary("mul", grad, b) if ctx.needs_input_grad[0] else None,
+            k.binary("mul", grad, a) if ctx.needs_input_grad[1] else None,
+        )
+
+
+class Div(Function):
+    """out = a / b;  da = grad / b, db = -grad * a / b^2 = -da * out."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = ctx.kernels.binary("div", a, b)
+        ctx.save_for_backward(b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        b, out = ctx.saved_arrays
+        k = ctx.kernels
+        grad_a = k.binary("div", grad, b)
+        grad_b = k.unary("neg", k.binary("mul", grad_a, out)) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class BinaryWithDerivative(Function):
+    """pow, maximum, minimum: the fused kernel gives both partial derivatives in one pass.
+
+    pow: da = b a^(b-1), db = a^b log a;  maximum/minimum: the gradient goes to the larger
+    (smaller) operand and is split in half on ties.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b, *, op):
+        ctx.op = op
+        ctx.save_for_backward(a, b)
+        return ctx.kernels.binary(op, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_arrays
+        return ctx.kernels.binary_backward(ctx.op, a, b, grad)
+
+
+class Unary(Function):
+    """y = f(x) for the kernels' unary ops; backward is grad * f'(x), fused in one kernel."""
+
+    @staticmethod
+    def forward(ctx, x, *, op, alpha=0.0, beta=0.0):
+        y = ctx.kernels.unary(op, x, alpha, beta)
+        ctx.op, ctx.alpha, ctx.beta = op, alpha, beta
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_arrays
+        return ctx.kernels.unary_backward(ctx.op, x, y, grad, ctx.alpha, ctx.beta)
+
+
+class Where(Function):
+    """out = a where cond else b;  da = grad where cond, db = grad elsewhere."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        return ctx.kernels.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cond,) = ctx.saved_arrays
+        k = ctx.kernels
+        zero = k.full((), 0, grad.dtype)
+        return (
+            None,
+            k.where(cond, grad, zero) if ctx.needs_input_grad[1] else None,
+            k.where(cond, zero, grad) if ctx.needs_input_grad[2] else None,
+        )
+
+
+def _float_input(name: str, x: Tensor) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
+    return x if x.dtype.kind == "f" else x.to(float32)
+
+
+def unary(name: str, x: Tensor, alpha: float = 0.0, beta: float = 0.0) -> Tensor:
+    """Apply the kernels' unary op ``name`` to a float tensor (any shape -> same shape)."""
+    return Unary.apply(_float_input(name, x), op=name, alpha=alpha, beta=beta)
+
+
+def add(a, b) -> Tensor:
+    """a + b, broadcast: (*A), (*B) -> broadcast(A, B)."""
+    return Add.apply(*operands("add", a, b))
+
+
+def sub(a, b) -> Tensor:
+    """a - b, broadcast."""
+    return Sub.apply(*operands("sub", a, b))
+
+
+def mul(a, b) -> Tensor:
+    """a * b, broadcast."""
+    return Mul.apply(*operands("mul", a, b))
+
+
+def div(a, b) -> Tensor:
+    """a / b, broadcast (true division: integer operands give float32)."""
+    a, b = operands("div", a, b)
+    if a.dtype.kind != "f":
+        a, b = a.to(float32), b.to(float32)
+    return Div.apply(a, b)
+
+
+def pow(a, b) -> Tensor:  # noqa: A001 - PyTorch's name
+    """a ** b, broadcast."""
+    return BinaryWithDerivative.apply(*operands("pow", a, b), op="pow")
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise larger of a and b, broadcast."""
+    return BinaryWithDerivative.apply(*operands("maximum", a, b), op="maximum")
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise smaller of a and b, broadcast."""
+    return BinaryWithDerivative.apply(*operands("minimum", a, b), op="minimum")
+
+
+def neg(x: Tensor) -> Tensor:
+    """-x."""
+    return Unary.apply(x, op="neg") if x.dtype.kind == "f" else sub(0, x)
+
+
+def exp(x: Tensor) -> Tensor:
+    """e^x; d/dx = e^x."""
+    return unary("exp", x)
+
+
+def log(x: Tensor) -> Tensor:
+    """Natural logarithm; d/dx = 1/x."""
+    return unary("log", x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    """Square root; d/dx = 1 / (2 sqrt x)."""
+    return unary("sqrt", x)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
+    """|x|; d/dx = sign(x) (0 at 0, as PyTorch)."""
+    return unary("abs", x)
+
+
+def sign(x: Tensor) -> Tensor:
+    """-1, 0 or 1; its gradient is 0 everywhere."""
+    return unary("sign", x)
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """x limited to [min, max]; the gradient passes where min <= x <= max.
+
+    Bounds may be numbers or tensors (broadcast); None leaves that side open.
+    """
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x if min is None else maximum(x, min)
+        return out if max is None else minimum(out, max)
+    low = -math.inf if min is None else float(min)
+    high = math.inf if max is None else float(max)
+    return unary("clamp", x, low, high)
+
+
+def where(condition: Tensor, input, other) -> Tensor:
+    """``input`` where ``condition`` is true, else ``other``; all three broadcast."""
+    if not isinstance(condition, Tensor):
+        raise TypeError(f"where: condition must be a Tensor, got {type(condition).__name__}")
+    a, b = operands("where", input, other)
+    condition = condition if condition.dtype == np.bool_ else condition.ne(0)
+    return Where.apply(condition, a, b)
+
+
+def _compare(op: str, a, b) -> Tensor:
+    a, b = operands(op, a, b)
+    return Tensor._make(a.kernels.binary(op, a.data, b.data))
+
+
+def eq(a, b) -> Tensor:
+    """a == b elementwise (bool, no gradient)."""
+    return _compare("eq", a, b)
+
+
+def ne(a, b) -> Tensor:
+    """a != b elementwise (bool)."""
+    return _compare("ne", a, b)
+
+
+def lt(a, b) -> Tensor:
+    """a < b elementwise (bool)."""
+    return _compare("lt", a, b)
+
+
+def le(a, b) -> Tensor:
+    """a <= b elementwise (bool)."""
+    return _compare("le", a, b)
+
+
+def gt(a, b) -> Tensor:
+    """a > b elementwise (bool)."""
+    return _compare("gt", a, b)
+
+
+def ge(a, b) -> Tensor:
+    """a >= b elementwise (bool)."""
+    return _compare("ge", a, b)
