@@ -246,10 +246,11 @@ def gradcheck(
             numeric[index] = (estimates[0] - estimates[1]) / (2 * eps)
         error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if error.size and (np.max(error) > 0 or not np.all(np.isfinite(analytic))):
-            worst = np.unravel_index(np.nanargmax(np.where(np.isfinite(error), error, np.inf)), x.shape)
+            flat = np.nanargmax(np.where(np.isfinite(error), error, np.inf))
+            worst = tuple(int(i) for i in np.unravel_index(flat, x.shape))
             raise GradcheckError(
                 f"gradcheck: input {i} (shape {x.shape}) gradient mismatch at index {worst}: "
-                f"analytic {analytic[worst]!r}, numeric {numeric[worst]!r} "
+                f"analytic {float(analytic[worst])!r}, numeric {float(numeric[worst])!r} "
                 f"(atol={atol}, rtol={rtol}; {int(np.sum(error > 0))} of {error.size} elements off)"
             )
     return True

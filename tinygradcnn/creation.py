@@ -96,4 +96,4 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A CPU tensor sharing ``array``'s memory when it is C-contiguous (copied otherwise)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
-    return Tensor._make(np.ascontiguousarray(array))
+    return Tensor._make(np.asarray(array, order="C"))

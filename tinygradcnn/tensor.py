@@ -42,7 +42,7 @@ def _host_array(data, dtype) -> np.ndarray:
             raise TypeError(f"tensor: cannot make a tensor from data of dtype {array.dtype}")
     if dtype is not None:
         array = array.astype(_to_dtype(dtype), copy=False)
-    return np.ascontiguousarray(array)
+    return np.asarray(array, order="C")
 
 
 class Tensor:

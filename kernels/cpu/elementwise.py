@@ -280,4 +280,4 @@ def where(cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def expand(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """A contiguous copy of ``x`` broadcast to ``shape``."""
-    return np.ascontiguousarray(np.broadcast_to(x, shape))
+    return np.array(np.broadcast_to(x, shape), order="C")

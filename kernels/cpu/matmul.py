@@ -18,4 +18,4 @@ def matmul(a: np.ndarray, b: np.ndarray, transpose_a: bool = False, transpose_b:
         a = a.swapaxes(-1, -2)
     if transpose_b:
         b = b.swapaxes(-1, -2)
-    return np.ascontiguousarray(np.matmul(a, b))
+    return np.matmul(a, b)

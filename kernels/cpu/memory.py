@@ -25,7 +25,7 @@ def arange(start, stop, step, dtype) -> np.ndarray:
 
 def from_numpy(array: np.ndarray) -> np.ndarray:
     """A C-contiguous array on this device holding ``array``'s values (copied if needed)."""
-    return np.ascontiguousarray(array)
+    return np.asarray(array, order="C")
 
 
 def to_numpy(array: np.ndarray) -> np.ndarray:

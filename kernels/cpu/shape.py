@@ -9,12 +9,12 @@ import numpy as np
 
 def permute(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     """A contiguous copy of ``x`` with its axes reordered: out.shape[i] = x.shape[axes[i]]."""
-    return np.ascontiguousarray(np.transpose(x, axes))
+    return np.array(np.transpose(x, axes), order="C")
 
 
 def getitem(x: np.ndarray, key) -> np.ndarray:
     """A contiguous copy of ``x[key]`` (NumPy basic and integer-array indexing)."""
-    return np.ascontiguousarray(x[key])
+    return np.array(x[key], order="C")
 
 
 def getitem_backward(grad: np.ndarray, shape: tuple[int, ...], key) -> np.ndarray:
