@@ -9,6 +9,9 @@ tensor([[2., 4.],
 """
 
 from . import cuda as cuda
+from . import data as data
+from . import nn as nn
+from . import optim as optim
 from .autograd import Function as Function
 from .autograd import GradcheckError as GradcheckError
 from .autograd import enable_grad as enable_grad
@@ -27,6 +30,7 @@ from .creation import randint as randint
 from .creation import randn as randn
 from .creation import zeros as zeros
 from .creation import zeros_like as zeros_like
+from .nn.summary import summary as summary
 from .ops.activation import relu as relu
 from .ops.activation import sigmoid as sigmoid
 from .ops.activation import tanh as tanh
@@ -69,6 +73,8 @@ from .ops.shape import unsqueeze as unsqueeze
 from .random import get_rng_state as get_rng_state
 from .random import manual_seed as manual_seed
 from .random import set_rng_state as set_rng_state
+from .serialization import load as load
+from .serialization import save as save
 from .tensor import Tensor as Tensor
 from .tensor import _install_methods
 from .tensor import bool_ as bool_
@@ -77,6 +83,11 @@ from .tensor import float64 as float64
 from .tensor import int32 as int32
 from .tensor import int64 as int64
 from .tensor import tensor as tensor
+from .train import EarlyStopping as EarlyStopping
+from .train import History as History
+from .train import ModelCheckpoint as ModelCheckpoint
+from .train import evaluate as evaluate
+from .train import fit as fit
 
 _install_methods()
 

@@ -106,6 +106,13 @@ class Tensor:
         return len(self.data.shape)
 
     @property
+    def __cuda_array_interface__(self) -> dict:
+        """The GPU memory of a ``"cuda"`` tensor, for zero-copy exchange with CuPy, PyTorch..."""
+        if self.device != "cuda":
+            raise AttributeError("__cuda_array_interface__: only tensors on 'cuda' have one")
+        return self.kernels.cuda_array_interface(self.data)
+
+    @property
     def is_leaf(self) -> bool:
         return self._ctx is None
 

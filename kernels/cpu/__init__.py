@@ -1,6 +1,12 @@
 """The CPU backend: every kernel the ops call, by name (see DESIGN.md, the kernel contract)."""
 
 from .augment import affine_warp, crop, horizontal_flip
+from .conv import (
+    conv2d_backward_bias,
+    conv2d_backward_input,
+    conv2d_backward_weight,
+    conv2d_forward,
+)
 from .elementwise import binary, binary_backward, expand, unary, unary_backward, where
 from .loss import (
     bce_with_logits_backward,
@@ -12,9 +18,26 @@ from .loss import (
     nll_loss_backward,
     nll_loss_forward,
 )
+from .linear import linear_backward, linear_forward
 from .matmul import matmul
 from .memory import arange, astype, copy, copy_into, empty, from_numpy, full, to_numpy, zeros
+from .norm import (
+    batch_norm_backward,
+    batch_norm_backward_eval,
+    batch_norm_forward_eval,
+    batch_norm_forward_train,
+    layer_norm_backward,
+    layer_norm_forward,
+)
 from .optim import adam_step, sgd_step
+from .pool import (
+    adaptive_avg_pool2d_backward,
+    adaptive_avg_pool2d_forward,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+)
 from .random import dropout_mask, normal, uniform
 from .reduce import argmax, reduce
 from .shape import cat, getitem, getitem_backward, pad, permute, setitem

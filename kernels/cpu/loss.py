@@ -22,6 +22,8 @@ term too), and by ``M`` for probability targets. The gradient with respect to th
 import numpy as np
 from numba import njit, prange
 
+from .softmax import _exp_nonpositive  # shared jitted helper: exp of x <= 0, vectorisable
+
 Array = np.ndarray
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -79,19 +81,23 @@ def _grad_scale(grad: Array, divisor: float, reduction: str) -> tuple[Array, int
 
 @njit(cache=True, parallel=True)
 def _cross_entropy_forward_kernel(
-    x, target, weight, ignore_index, smoothing, classes, inner, logp, losses, sample_weights
+    x, target, weight, ignore_index, smoothing, classes, inner, logp, losses
 ):
+    """Writes log p and the per-sample losses; returns (sum of losses, sum of the weights of
+    the counted samples, number of out-of-range targets), so no second pass is needed."""
     uniform = smoothing / classes
+    loss_sum = 0.0
+    weight_sum = 0.0
+    bad = 0
     for s in prange(target.shape[0]):
         n = s // inner
         base = n * classes * inner + (s - n * inner)
         peak = x[base]
         for c in range(1, classes):
-            if x[base + c * inner] > peak:
-                peak = x[base + c * inner]
+            peak = max(peak, x[base + c * inner])
         total = 0.0
         for c in range(classes):
-            total += np.exp(x[base + c * inner] - peak)
+            total += _exp_nonpositive(x[base + c * inner] - peak)
         shift = peak + np.log(total)
         smooth = 0.0
         for c in range(classes):
@@ -99,13 +105,16 @@ def _cross_entropy_forward_kernel(
             logp[k] = x[k] - shift
             smooth += weight[c] * logp[k]
         t = target[s]
-        if t == ignore_index:
+        if t == ignore_index or t < 0 or t >= classes:
             losses[s] = 0.0
-            sample_weights[s] = 0.0
+            if t != ignore_index:
+                bad += 1
         else:
-            picked = weight[t] * logp[base + t * inner]
-            losses[s] = -(1.0 - smoothing) * picked - uniform * smooth
-            sample_weights[s] = weight[t]
+            loss = -(1.0 - smoothing) * weight[t] * logp[base + t * inner] - uniform * smooth
+            losses[s] = loss
+            loss_sum += loss
+            weight_sum += weight[t]
+    return loss_sum, weight_sum, bad
 
 
 @njit(cache=True, parallel=True)
@@ -129,7 +138,7 @@ def _cross_entropy_backward_kernel(
         mass = hard + uniform * weight_sum
         for c in range(classes):
             k = base + c * inner
-            out[k] = g * (np.exp(logp[k]) * mass - uniform * weight[c])
+            out[k] = g * (_exp_nonpositive(logp[k]) * mass - uniform * weight[c])
         out[base + t * inner] -= g * hard
 
 
@@ -150,16 +159,19 @@ def cross_entropy_forward(
     x = np.asarray(x, order="C")
     batch, classes, inner = _class_layout(x.shape)
     target = np.asarray(target, dtype=np.int64, order="C")
-    _check_targets("cross_entropy", target, classes, ignore_index)
     logp = np.empty_like(x)
     losses = np.empty(batch * inner, dtype=x.dtype)
-    sample_weights = np.empty(batch * inner, dtype=np.float64)
-    _cross_entropy_forward_kernel(
+    loss_sum, total_weight, bad = _cross_entropy_forward_kernel(
         x.reshape(-1), target.reshape(-1), _weights(weight, classes, x.dtype), ignore_index,
-        float(label_smoothing), classes, inner, logp.reshape(-1), losses, sample_weights,
+        float(label_smoothing), classes, inner, logp.reshape(-1), losses,
     )  # fmt: skip
-    total_weight = float(sample_weights.sum())
-    return _reduce(losses, total_weight, reduction, target.shape), logp, total_weight
+    if bad:
+        _check_targets("cross_entropy", target, classes, ignore_index)
+    if reduction == "none":
+        return losses.reshape(target.shape), logp, total_weight
+    if reduction == "mean":
+        loss_sum = loss_sum / total_weight if total_weight != 0 else np.nan
+    return np.asarray(loss_sum, dtype=x.dtype), logp, total_weight
 
 
 def cross_entropy_backward(

@@ -1,4 +1,4 @@
-"""Pooling layers. A 1-d pool is the 2-d pool of a one-pixel-high image."""
+"""Pooling layers: thin modules over `nn.functional`'s pools, PyTorch's signatures."""
 
 from __future__ import annotations
 
@@ -6,48 +6,56 @@ from . import functional as F
 from .module import Module
 
 
-class _Pool2d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0) -> None:
+class _Pool(Module):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
+        self.ceil_mode = ceil_mode
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class MaxPool2d(_Pool2d):
+class MaxPool2d(_Pool):
     """Maximum over each window: (N, C, H, W) -> (N, C, H_out, W_out); stride defaults to
     the kernel size. `MaxPool2d(2)` halves H and W: a 4x4 map becomes 2x2, each output the
-    largest of a 2x2 block. Padding counts as -inf."""
+    largest of a 2x2 block. Padding counts as -inf; `ceil_mode` keeps partial windows."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1) -> None:
-        super().__init__(kernel_size, stride, padding)
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
+                 ceil_mode: bool = False) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode)
         self.dilation = dilation
 
     def forward(self, x):
-        if self.dilation == 1:
-            return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode)
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", dilation={self.dilation}"
+        return super().extra_repr() + f", dilation={self.dilation}, ceil_mode={self.ceil_mode}"
 
 
-class AvgPool2d(_Pool2d):
-    """Mean over each window: (N, C, H, W) -> (N, C, H_out, W_out)."""
+class AvgPool2d(_Pool):
+    """Mean over each window: (N, C, H, W) -> (N, C, H_out, W_out). Padded zeros count in
+    the mean unless `count_include_pad=False`."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode)
+        self.count_include_pad = count_include_pad
 
     def forward(self, x):
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
 
 
-class SumPool2d(_Pool2d):
+class SumPool2d(_Pool):
     """Sum over each window (average pooling without the division, as in LeNet-5's
     original subsampling layers): (N, C, H, W) -> (N, C, H_out, W_out)."""
 
     def forward(self, x):
-        return F.sum_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F.sum_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
 
 
 class AdaptiveAvgPool2d(Module):
@@ -65,37 +73,17 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
-def _single(value) -> int:
-    return value if isinstance(value, int) else int(value[0])
-
-
-class _Pool1d(Module):
-    pool2d_name = ""  # the functional 2-d pool that does the work
-
-    def __init__(self, kernel_size, stride=None, padding=0) -> None:
-        super().__init__()
-        self.kernel_size = _single(kernel_size)
-        self.stride = self.kernel_size if stride is None else _single(stride)
-        self.padding = _single(padding)
-
-    def forward(self, x):
-        if x.ndim != 3:
-            raise ValueError(f"{type(self).__name__}: expected (N, C, L) input, got {x.shape}")
-        pool2d = getattr(F, self.pool2d_name)
-        pooled = pool2d(x.unsqueeze(2), (1, self.kernel_size), (1, self.stride), (0, self.padding))
-        return pooled.squeeze(2)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-
-class MaxPool1d(_Pool1d):
+class MaxPool1d(MaxPool2d):
     """Maximum over windows of a sequence: (N, C, L) -> (N, C, L_out)."""
 
-    pool2d_name = "max_pool2d"
+    def forward(self, x):
+        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode)
 
 
-class AvgPool1d(_Pool1d):
+class AvgPool1d(AvgPool2d):
     """Mean over windows of a sequence: (N, C, L) -> (N, C, L_out)."""
 
-    pool2d_name = "avg_pool2d"
+    def forward(self, x):
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)

@@ -200,9 +200,7 @@ def nll_loss(
         raise TypeError(f"{op}: target must be an integer Tensor of class indices, got {kind}")
     weight = _class_weight(op, weight, input)
     target = _class_target(op, input, target)
-    return NLLLoss.apply(
-        input, target, weight, ignore_index=int(ignore_index), reduction=reduction
-    )
+    return NLLLoss.apply(input, target, weight, ignore_index=int(ignore_index), reduction=reduction)
 
 
 def _pair(op: str, input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
@@ -276,4 +274,6 @@ def binary_cross_entropy_with_logits(
 def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
     if len(shape) > len(target):
         return False
-    return all(size in (1, full) for size, full in zip(reversed(shape), reversed(target)))
+    return all(
+        size in (1, full) for size, full in zip(reversed(shape), reversed(target), strict=False)
+    )

@@ -1,0 +1,200 @@
+"""conv2d / conv1d: gradient checks, parity with PyTorch, shapes and error messages."""
+
+import numpy as np
+import pytest
+from conftest import DEVICES
+from helpers import check_gradients, compare_with_torch, torch_or_skip
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import tinygradcnn as tg
+import tinygradcnn.nn.functional as F
+from tinygradcnn.backend import kernels_for
+
+
+@pytest.fixture(autouse=True)
+def _skip_devices_without_conv_kernels(request):
+    device = request.node.callspec.params.get("device", "cpu") \
+        if hasattr(request.node, "callspec") else "cpu"
+    if not hasattr(kernels_for(device), "conv2d_forward"):
+        pytest.skip(f"no conv2d kernels for {device} yet")
+
+
+def draw_conv2d_case(data, max_size=7):
+    """Input, weight and bias arrays plus hyper-parameters with a non-empty output."""
+    groups = data.draw(st.sampled_from([1, 1, 2, 3]), label="groups")
+    in_per_group = data.draw(st.integers(1, 3), label="in_per_group")
+    out_per_group = data.draw(st.integers(1, 10), label="out_per_group")
+    kernel = data.draw(st.tuples(st.integers(1, 4), st.integers(1, 4)), label="kernel")
+    stride = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3)), label="stride")
+    dilation = data.draw(st.tuples(st.integers(1, 2), st.integers(1, 2)), label="dilation")
+    padding = data.draw(st.tuples(st.integers(0, 2), st.integers(0, 2)), label="padding")
+    size = data.draw(st.tuples(st.integers(1, max_size), st.integers(1, max_size)), label="hw")
+    batch = data.draw(st.integers(1, 3), label="batch")
+    for axis in range(2):
+        assume(size[axis] + 2 * padding[axis] >= dilation[axis] * (kernel[axis] - 1) + 1)
+    seed = data.draw(st.integers(0, 2**16), label="seed")
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, in_per_group * groups, *size))
+    w = rng.standard_normal((out_per_group * groups, in_per_group, *kernel))
+    b = rng.standard_normal(out_per_group * groups)
+    params = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return x, w, b, params
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(data=st.data())
+def test_conv2d_forward_and_all_gradients_match_torch(device, dtype, data):
+    torch = torch_or_skip()
+    x, w, b, params = draw_conv2d_case(data)
+    compare_with_torch(
+        lambda x, w, b: F.conv2d(x, w, b, **params),
+        lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **params),
+        x, w, b, device=device, dtype=dtype,
+    )
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@given(data=st.data())
+def test_conv2d_passes_gradcheck(device, data):
+    x, w, b, params = draw_conv2d_case(data, max_size=5)
+    assume(x.size + w.size <= 150)  # finite differences cost one forward per element
+    check_gradients(lambda x, w, b: F.conv2d(x, w, b, **params), x, w, b, device=device)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("device", DEVICES)
+@given(data=st.data())
+def test_conv1d_matches_torch_and_passes_gradcheck(device, data):
+    torch = torch_or_skip()
+    groups = data.draw(st.sampled_from([1, 2]))
+    kernel = data.draw(st.integers(1, 4))
+    stride, dilation, padding = (data.draw(st.integers(a, b)) for a, b in ((1, 3), (1, 2), (0, 2)))
+    length = data.draw(st.integers(1, 9))
+    assume(length + 2 * padding >= dilation * (kernel - 1) + 1)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((2, 2 * groups, length))
+    w = rng.standard_normal((3 * groups, 2, kernel))
+    b = rng.standard_normal(3 * groups)
+    params = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    compare_with_torch(
+        lambda x, w, b: F.conv1d(x, w, b, **params),
+        lambda x, w, b: torch.nn.functional.conv1d(x, w, b, **params),
+        x, w, b, device=device, dtype=np.float64,
+    )
+    check_gradients(lambda x, w, b: F.conv1d(x, w, b, **params), x, w, b, device=device)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize("kernel", [(3, 3), (2, 4), (1, 5)])
+def test_conv2d_same_and_valid_padding_match_torch_even_kernels_included(device, padding,
+                                                                         kernel):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 3, 7, 10)), rng.standard_normal((4, 3, *kernel))
+    compare_with_torch(
+        lambda x, w: F.conv2d(x, w, padding=padding, dilation=(1, 2)),
+        lambda x, w: torch.nn.functional.conv2d(x, w, padding=padding, dilation=(1, 2)),
+        x, w, device=device, dtype=np.float64,
+    )
+    if padding == "same":
+        assert F.conv2d(tg.tensor(x, device=device), tg.tensor(w, device=device),
+                        padding="same").shape == (2, 4, 7, 10)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("device", DEVICES)
+def test_conv2d_depthwise_and_lenet_shapes_match_torch_in_float32(device):
+    torch = torch_or_skip()
+    rng = np.random.default_rng(1)
+    cases = [((4, 8, 9, 9), (8, 1, 3, 3), dict(padding=1, groups=8)),
+             ((3, 1, 28, 28), (6, 1, 5, 5), dict(padding=2)),
+             ((3, 6, 14, 14), (16, 6, 5, 5), {}),
+             ((2, 16, 8, 8), (32, 16, 3, 3), dict(stride=2, padding=1))]
+    for x_shape, w_shape, params in cases:
+        x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+        b = rng.standard_normal(w_shape[0])
+        compare_with_torch(
+            lambda x, w, b, params=params: F.conv2d(x, w, b, **params),
+            lambda x, w, b, params=params: torch.nn.functional.conv2d(x, w, b, **params),
+            x, w, b, device=device, dtype=np.float32, rtol=1e-4, atol=1e-4,
+        )
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_conv2d_worked_example_3x3_kernel_over_5x5_image(device):
+    x = tg.tensor(np.arange(25.0).reshape(1, 1, 5, 5), device=device)
+    out = F.conv2d(x, tg.tensor(np.ones((1, 1, 3, 3)), device=device))
+    expected = [[54, 63, 72], [99, 108, 117], [144, 153, 162]]
+    np.testing.assert_allclose(out.numpy()[0, 0], expected)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_conv2d_unbatched_input_gives_unbatched_output(device):
+    rng = np.random.default_rng(2)
+    x = tg.tensor(rng.standard_normal((3, 6, 6)), device=device)
+    w = tg.tensor(rng.standard_normal((4, 3, 3, 3)), device=device)
+    batched = F.conv2d(x.unsqueeze(0), w, padding=1)
+    single = F.conv2d(x, w, padding=1)
+    assert single.shape == (4, 6, 6)
+    np.testing.assert_allclose(single.numpy(), batched.numpy()[0])
+    assert F.conv1d(tg.tensor(rng.standard_normal((3, 8)), device=device),
+                    tg.tensor(rng.standard_normal((2, 3, 3)), device=device)).shape == (2, 6)
+
+
+def test_conv2d_gradient_of_bias_is_output_gradient_summed():
+    x = tg.tensor(np.ones((2, 1, 4, 4)), requires_grad=True)
+    w = tg.tensor(np.ones((3, 1, 2, 2)), requires_grad=True)
+    b = tg.tensor(np.zeros(3), requires_grad=True)
+    F.conv2d(x, w, b).sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), [18.0, 18.0, 18.0])  # 2 samples x 3x3 pixels
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, kwargs, error, message",
+    [
+        ((1, 3, 5, 5), (1, 1, 3, 3), {}, ValueError,
+         r"conv2d: input has 3 channels, weight expects 1 \(groups=1\)"),
+        ((1, 4, 5, 5), (3, 2, 3, 3), {"groups": 2}, ValueError,
+         r"conv2d: weight has 3 output channels, not divisible by groups=2"),
+        ((1, 1, 4, 4), (1, 1, 5, 5), {}, ValueError,
+         r"conv2d: kernel size 5x5 \(with dilation\) larger than padded input 4x4"),
+        ((1, 1, 5, 5), (1, 1, 3, 3), {"dilation": 3}, ValueError,
+         r"kernel size 7x7 \(with dilation\) larger than padded input 5x5"),
+        ((1, 1, 5, 5), (1, 1, 3, 3), {"padding": "same", "stride": 2}, ValueError,
+         r"conv2d: padding='same' needs stride 1"),
+        ((1, 1, 5, 5), (1, 1, 3, 3), {"padding": "full"}, ValueError,
+         r"conv2d: padding must be 'same', 'valid' or ints, got 'full'"),
+        ((1, 1, 5, 5), (1, 1, 3, 3), {"stride": 0}, ValueError, r"conv2d: stride must be >= 1"),
+        ((1, 1, 5, 5), (1, 1, 3, 3), {"padding": -1}, ValueError,
+         r"conv2d: padding must be >= 0"),
+        ((1, 1, 5, 5), (1, 1, 3, 3), {"stride": 1.5}, TypeError,
+         r"conv2d: stride must be an int or a pair of ints, got 1.5"),
+        ((1, 1, 5, 5), (1, 1, 3, 3), {"groups": 0}, ValueError,
+         r"conv2d: groups must be a positive int"),
+        ((5, 5), (1, 1, 3, 3), {}, ValueError,
+         r"conv2d: input must be \(N, C, H, W\) or \(C, H, W\), got shape \(5, 5\)"),
+        ((1, 1, 5, 5), (1, 3, 3), {}, ValueError, r"conv2d: weight must be \(out_channels"),
+    ],
+)
+def test_conv2d_rejects_bad_arguments_with_a_clear_message(x_shape, w_shape, kwargs, error,
+                                                          message):
+    x, w = tg.tensor(np.zeros(x_shape)), tg.tensor(np.zeros(w_shape))
+    with pytest.raises(error, match=message):
+        F.conv2d(x, w, **kwargs)
+
+
+def test_conv2d_rejects_bad_bias_and_dtype_mismatch():
+    x, w = tg.zeros((1, 1, 5, 5)), tg.zeros((2, 1, 3, 3))
+    with pytest.raises(ValueError, match=r"conv2d: bias has shape \(3,\), expected \(2,\)"):
+        F.conv2d(x, w, tg.zeros(3))
+    with pytest.raises(TypeError, match="conv2d: input is float32 but weight is float64"):
+        F.conv2d(x, w.double())
+    with pytest.raises(TypeError, match="conv2d: input must be a Tensor"):
+        F.conv2d(np.zeros((1, 1, 5, 5)), w)
+    with pytest.raises(ValueError, match="conv1d: input has 2 channels, weight expects 1"):
+        F.conv1d(tg.zeros((1, 2, 5)), tg.zeros((1, 1, 3)))

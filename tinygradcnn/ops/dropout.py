@@ -1,0 +1,70 @@
+"""Regularising noise: inverted dropout and additive Gaussian noise, active only in training.
+
+Random numbers come from the counter-based kernels (``kernels.dropout_mask``,
+``kernels.normal``) with a seed drawn from ``tinygradcnn.random``, so ``tg.manual_seed(n)``
+replays the same masks, and the CPU and the GPU draw the same ones.
+"""
+
+from __future__ import annotations
+
+from .. import random
+from ..autograd import Function
+from ..tensor import Tensor
+from .softmax import float_tensor
+
+
+class Dropout(Function):
+    """y = x * mask, mask = 1/(1-p) with probability 1-p else 0;  dx = g * mask."""
+
+    @staticmethod
+    def forward(ctx, x, p, seed):
+        k = ctx.kernels
+        mask = k.dropout_mask(x.shape, p, x.dtype, seed)
+        ctx.save_for_backward(mask)
+        return k.binary("mul", x, mask)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_arrays
+        return ctx.kernels.binary("mul", grad, mask)
+
+
+class GaussianNoise(Function):
+    """y = x + std * z, z ~ N(0, 1) elementwise;  dx = g (the noise is a constant)."""
+
+    @staticmethod
+    def forward(ctx, x, std, seed):
+        k = ctx.kernels
+        return k.binary("add", x, k.normal(x.shape, x.dtype, seed, 0.0, std))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout: zero each element with probability ``p``, scale the survivors by
+    ``1 / (1 - p)`` so the expected value is unchanged. Any shape -> same shape.
+
+    Not training (or ``p = 0``): returns ``input`` itself. ``p = 1`` zeros everything.
+    """
+    float_tensor("dropout", "input", input)
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return input
+    return Dropout.apply(input, p=float(p), seed=random.next_seed())
+
+
+def gaussian_noise(input: Tensor, std: float, training: bool = True) -> Tensor:
+    """Noise injection: ``input + std * N(0, 1)`` elementwise. Any shape -> same shape.
+
+    The gradient passes through unchanged. Not training (or ``std = 0``): returns ``input``.
+    No PyTorch twin; the seed material's regulariser for small data sets.
+    """
+    float_tensor("gaussian_noise", "input", input)
+    if isinstance(std, bool) or not isinstance(std, (int, float)) or not std >= 0.0:
+        raise ValueError(f"gaussian_noise: std must be >= 0, got {std}")
+    if not training or std == 0.0:
+        return input
+    return GaussianNoise.apply(input, std=float(std), seed=random.next_seed())

@@ -1,0 +1,176 @@
+"""Batch normalization and layer normalization.
+
+Both compute ``y = (x - mean) / sqrt(var + eps) * weight + bias``; they differ in what the
+statistics are taken over. Batch norm: per channel, over the batch and the spatial positions
+of ``(N, C, *)`` (in training; the running averages at evaluation). Layer norm: per sample,
+over the trailing ``normalized_shape``. Both use the biased variance to normalise.
+"""
+
+from __future__ import annotations
+
+from ..autograd import Function
+from ..tensor import Tensor
+from .softmax import float_tensor
+
+
+class BatchNorm(Function):
+    """Training: batch statistics, whose dependence on x enters the gradient
+    (``dx = w * invstd * (g - mean(g) - xhat * mean(g * xhat))``). Evaluation: the running
+    statistics are constants (``dx = w * invstd * g``)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        k = ctx.kernels
+        ctx.training = training
+        if training:
+            y, mean, invstd = k.batch_norm_forward_train(
+                x, weight, bias, eps, running_mean, running_var, momentum
+            )
+            ctx.save_for_backward(x, weight, mean, invstd)
+            return y
+        # Copies: the running statistics may be updated in place before backward runs.
+        ctx.save_for_backward(x, weight, k.copy(running_mean), k.copy(running_var))
+        ctx.eps = eps
+        return k.batch_norm_forward_eval(x, running_mean, running_var, weight, bias, eps)
+
+    @staticmethod
+    def backward(ctx, grad):
+        k = ctx.kernels
+        if ctx.training:
+            x, weight, mean, invstd = ctx.saved_arrays
+            grad_x, grad_weight, grad_bias = k.batch_norm_backward(grad, x, mean, invstd, weight)
+        else:
+            x, weight, running_mean, running_var = ctx.saved_arrays
+            grad_x, grad_weight, grad_bias = k.batch_norm_backward_eval(
+                grad, x, running_mean, running_var, weight, ctx.eps
+            )
+        needs = ctx.needs_input_grad
+        return grad_x, (grad_weight if needs[1] else None), (grad_bias if needs[2] else None)
+
+
+class LayerNorm(Function):
+    """Per row of D = prod(normalized_shape) values:
+    ``dx = invstd * (g w - mean(g w) - xhat * mean(g w xhat))``."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, normalized_shape, eps):
+        size = 1
+        for extent in normalized_shape:
+            size *= extent
+        y, mean, invstd = ctx.kernels.layer_norm_forward(x, size, weight, bias, eps)
+        ctx.save_for_backward(x, weight, mean, invstd)
+        ctx.normalized_shape = normalized_shape
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, mean, invstd = ctx.saved_arrays
+        grad_x, grad_weight, grad_bias = ctx.kernels.layer_norm_backward(
+            grad, x, mean, invstd, weight
+        )
+        needs = ctx.needs_input_grad
+        shape = ctx.normalized_shape
+        return (
+            grad_x,
+            grad_weight.reshape(shape) if needs[1] else None,
+            grad_bias.reshape(shape) if needs[2] else None,
+        )
+
+
+def _affine(op: str, name: str, value, shape: tuple[int, ...], input: Tensor) -> Tensor | None:
+    """A weight/bias/statistic of ``shape`` in the input's dtype, or None."""
+    if value is None:
+        return None
+    float_tensor(op, name, value)
+    if value.shape != shape:
+        raise ValueError(
+            f"{op}: {name} has shape {value.shape}, expected {shape} for input {input.shape}"
+        )
+    return value if value.dtype == input.dtype else value.to(input.dtype)
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel of ``input`` (N, C, *) -> same shape.
+
+    ``y = (x - mean_c) / sqrt(var_c + eps) * weight_c + bias_c``. In training, mean and
+    (biased) var are the batch's, over N and *, and the running statistics (C,), when given,
+    are updated in place: ``r = (1 - momentum) * r + momentum * stat``, with the unbiased
+    variance ``var * M / (M - 1)`` (M = N * prod(*)) for ``running_var``. Otherwise the
+    running statistics are used and left alone.
+    """
+    op = "batch_norm"
+    float_tensor(op, "input", input)
+    if input.ndim < 2:
+        raise ValueError(
+            f"{op}: input must be (N, C, *) with at least 2 dimensions, got {input.shape}"
+        )
+    channels = input.shape[1]
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"{op}: momentum must be in [0, 1], got {momentum}")
+    if eps < 0:
+        raise ValueError(f"{op}: eps must be non-negative, got {eps}")
+    if training:
+        per_channel = input.numel() // channels if channels else 0
+        if per_channel <= 1:
+            raise ValueError(
+                f"{op}: expected more than 1 value per channel when training, "
+                f"got input of shape {input.shape}"
+            )
+    elif running_mean is None or running_var is None:
+        raise ValueError(f"{op}: running_mean and running_var are required when not training")
+    stats = []
+    for name, value in (("running_mean", running_mean), ("running_var", running_var)):
+        if value is not None:
+            float_tensor(op, name, value)
+            if value.shape != (channels,):
+                raise ValueError(
+                    f"{op}: {name} has shape {value.shape}, expected ({channels},) "
+                    f"for input {input.shape}"
+                )
+            if value.requires_grad:
+                raise ValueError(f"{op}: {name} must not require grad (it is updated in place)")
+        stats.append(None if value is None else value.data)
+    weight = _affine(op, "weight", weight, (channels,), input)
+    bias = _affine(op, "bias", bias, (channels,), input)
+    return BatchNorm.apply(
+        input, weight, bias, running_mean=stats[0], running_var=stats[1],
+        training=bool(training), momentum=float(momentum), eps=float(eps),
+    )  # fmt: skip
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | tuple[int, ...] | list[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over the trailing ``normalized_shape`` dimensions of ``input`` -> same shape.
+
+    For input (*, *normalized_shape), each of the prod(*) groups gets its own mean and biased
+    variance; ``weight`` and ``bias`` have shape ``normalized_shape``.
+    """
+    op = "layer_norm"
+    float_tensor(op, "input", input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not shape or any(not isinstance(size, int) or size < 1 for size in shape):
+        raise ValueError(f"{op}: normalized_shape must be positive ints, got {normalized_shape}")
+    if input.shape[input.ndim - len(shape) :] != shape or input.ndim < len(shape):
+        raise ValueError(
+            f"{op}: normalized_shape {shape} does not match the trailing dimensions of "
+            f"input {input.shape}"
+        )
+    if eps < 0:
+        raise ValueError(f"{op}: eps must be non-negative, got {eps}")
+    weight = _affine(op, "weight", weight, shape, input)
+    bias = _affine(op, "bias", bias, shape, input)
+    return LayerNorm.apply(input, weight, bias, normalized_shape=shape, eps=float(eps))

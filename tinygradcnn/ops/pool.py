@@ -1,0 +1,236 @@
+"""Pooling: max, average, sum and adaptive average, in 2-d and 1-d (a 1-d pool is the 2-d pool
+of a 1-pixel-high image), with PyTorch's arguments, defaults and output sizes.
+
+Output size along one axis (``ceil_mode`` rounds up, but the last window must still start
+inside the input or its left padding)::
+
+    out = floor_or_ceil((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1
+
+Gradients: max pooling sends each output's gradient to the element that was the maximum
+(the forward keeps its index); average pooling spreads it evenly over the window.
+"""
+
+from __future__ import annotations
+
+from ..autograd import Function
+from ..tensor import Tensor
+from .softmax import float_tensor
+
+Pair = tuple[int, int]
+
+
+class MaxPool2d(Function):
+    """y = max over each window;  dx[argmax] += dy."""
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode):
+        out, ctx.argmax = ctx.kernels.max_pool2d_forward(x, kernel_size, stride, padding,
+                                                         dilation, ceil_mode)
+        ctx.input_shape = x.shape
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.kernels.max_pool2d_backward(grad, ctx.argmax, ctx.input_shape)
+
+
+class AvgPool2d(Function):
+    """y = sum over each window / divisor;  dx[window] += dy / divisor."""
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                divisor_override):
+        ctx.input_shape = x.shape
+        ctx.params = (kernel_size, stride, padding, ceil_mode, count_include_pad,
+                      divisor_override)
+        return ctx.kernels.avg_pool2d_forward(x, *ctx.params)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.kernels.avg_pool2d_backward(grad, ctx.input_shape, *ctx.params)
+
+
+class AdaptiveAvgPool2d(Function):
+    """y[i, j] = mean of window (i, j) of an output_size grid;  dx[window] += dy / size."""
+
+    @staticmethod
+    def forward(ctx, x, output_size):
+        ctx.input_shape = x.shape
+        return ctx.kernels.adaptive_avg_pool2d_forward(x, output_size)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.kernels.adaptive_avg_pool2d_backward(grad, ctx.input_shape)
+
+
+def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
+                     ceil_mode: bool) -> int:
+    """Output length of a pooling window along one axis, as PyTorch computes it."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1  # the last window would start in the right padding
+    return out
+
+
+def _int_pair(op: str, name: str, value, minimum: int) -> Pair:
+    values = (value, value) if isinstance(value, int) else value
+    if not isinstance(values, (tuple, list)) or len(values) != 2 or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in values
+    ):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(values) < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return tuple(values)
+
+
+def _pool_args(op: str, input: Tensor, kernel_size, stride, padding, dilation, ceil_mode):
+    """Validate a 2-d pool's arguments; returns (batched input, unbatched?, pairs...)."""
+    float_tensor(op, "input", input)
+    if input.ndim not in (3, 4):
+        raise ValueError(f"{op}: input must be (N, C, H, W) or (C, H, W), got shape "
+                         f"{input.shape}")
+    kernel = _int_pair(op, "kernel_size", kernel_size, 1)
+    stride = kernel if stride is None or stride == [] else _int_pair(op, "stride", stride, 1)
+    padding = _int_pair(op, "padding", padding, 0)
+    dilation = _int_pair(op, "dilation", dilation, 1)
+    if not isinstance(ceil_mode, bool):
+        raise TypeError(f"{op}: ceil_mode must be a bool, got {ceil_mode!r}")
+    if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:  # PyTorch's rule
+        raise ValueError(f"{op}: padding {padding} must be at most half of the kernel "
+                         f"size {kernel}")
+    height = input.shape[-2] + 2 * padding[0]
+    width = input.shape[-1] + 2 * padding[1]
+    spans = [dilation[a] * (kernel[a] - 1) + 1 for a in range(2)]
+    if spans[0] > height or spans[1] > width:
+        size = kernel[0] if kernel[0] == kernel[1] and dilation == (1, 1) else \
+            f"{spans[0]}x{spans[1]}"
+        raise ValueError(f"{op}: kernel_size {size} larger than padded input {height}x{width}")
+    unbatched = input.ndim == 3
+    x = input.unsqueeze(0) if unbatched else input
+    return x, unbatched, kernel, stride, padding, dilation
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False) -> Tensor:
+    """Maximum over each ``kernel_size`` window: (N, C, H, W) or (C, H, W) -> (N, C, OH, OW).
+
+    ``stride`` defaults to ``kernel_size``; padding counts as -inf and is at most half the
+    kernel size. Sizes that the window does not divide drop the remainder (or, with
+    ``ceil_mode``, add a partial window). The gradient flows to each window's maximum only.
+
+    Worked example: 2x2 max pooling of a 4x4 image gives 2x2, the maximum of each quadrant:
+
+    >>> x = tg.tensor([[[[1., 2., 5., 6.], [3., 4., 7., 8.],
+    ...                  [9., 0., 2., 1.], [6., 5., 4., 3.]]]])
+    >>> max_pool2d(x, 2)
+    # [[[[4., 8.],
+    #    [9., 4.]]]]
+    """
+    x, unbatched, kernel, stride, padding, dilation = _pool_args(
+        "max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    out = MaxPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding,
+                          dilation=dilation, ceil_mode=ceil_mode)
+    return out.squeeze(0) if unbatched else out
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """Mean over each window: (N, C, H, W) or (C, H, W) -> (N, C, OH, OW).
+
+    The divisor is the window's size including its zero padding (``count_include_pad``), or
+    only its part inside the input, or ``divisor_override``.
+
+    >>> avg_pool2d(tg.tensor([[[[1., 2.], [3., 6.]]]]), 2)
+    # [[[[3.]]]]
+    """
+    op = "avg_pool2d"
+    if divisor_override is not None and (
+        isinstance(divisor_override, bool) or not isinstance(divisor_override, int)
+        or divisor_override == 0
+    ):
+        raise ValueError(f"{op}: divisor_override must be a non-zero int, got "
+                         f"{divisor_override!r}")
+    x, unbatched, kernel, stride, padding, _ = _pool_args(op, input, kernel_size, stride,
+                                                          padding, 1, ceil_mode)
+    out = AvgPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding,
+                          ceil_mode=ceil_mode, count_include_pad=bool(count_include_pad),
+                          divisor_override=divisor_override)
+    return out.squeeze(0) if unbatched else out
+
+
+def sum_pool2d(input: Tensor, kernel_size, stride=None, padding=0,
+               ceil_mode: bool = False) -> Tensor:
+    """Sum over each window (LeNet-5's subsampling before its trainable scale): average
+    pooling with divisor 1. (N, C, H, W) or (C, H, W) -> (N, C, OH, OW). No PyTorch twin.
+
+    >>> sum_pool2d(tg.tensor([[[[1., 2.], [3., 6.]]]]), 2)
+    # [[[[12.]]]]
+    """
+    op = "sum_pool2d"
+    x, unbatched, kernel, stride, padding, _ = _pool_args(op, input, kernel_size, stride,
+                                                          padding, 1, ceil_mode)
+    out = AvgPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding,
+                          ceil_mode=ceil_mode, count_include_pad=True, divisor_override=1)
+    return out.squeeze(0) if unbatched else out
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Mean over an ``output_size`` grid of near-equal windows: (N, C, H, W) or (C, H, W)
+    -> (N, C, *output_size). Window ``i`` covers ``[floor(i*H/OH), ceil((i+1)*H/OH))``.
+
+    ``output_size``: int, pair, or a pair with ``None`` keeping that input size;
+    ``adaptive_avg_pool2d(x, 1)`` is global average pooling.
+    """
+    op = "adaptive_avg_pool2d"
+    float_tensor(op, "input", input)
+    if input.ndim not in (3, 4):
+        raise ValueError(f"{op}: input must be (N, C, H, W) or (C, H, W), got shape "
+                         f"{input.shape}")
+    sizes = (output_size, output_size) if output_size is None or isinstance(output_size, int) \
+        else output_size
+    if not isinstance(sizes, (tuple, list)) or len(sizes) != 2:
+        raise TypeError(f"{op}: output_size must be an int, a pair or None, got {output_size!r}")
+    sizes = tuple(input.shape[-2 + a] if s is None else s for a, s in enumerate(sizes))
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sizes):
+        raise ValueError(f"{op}: output_size must be positive ints, got {output_size!r}")
+    if min(input.shape[-2:]) < 1:
+        raise ValueError(f"{op}: input has an empty spatial size {input.shape}")
+    unbatched = input.ndim == 3
+    x = input.unsqueeze(0) if unbatched else input
+    out = AdaptiveAvgPool2d.apply(x, output_size=sizes)
+    return out.squeeze(0) if unbatched else out
+
+
+def _pool1d(pool2d, op: str, input: Tensor, **params) -> Tensor:
+    """Run a 2-d pool on (N, C, 1, L); 1-d int (or 1-tuple) arguments apply to the L axis."""
+    float_tensor(op, "input", input)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"{op}: input must be (N, C, L) or (C, L), got shape {input.shape}")
+    lifted = {}
+    for name, value in params.items():
+        if name in ("kernel_size", "stride", "padding", "dilation") and value is not None:
+            if isinstance(value, (tuple, list)) and len(value) == 1:
+                value = value[0]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+            value = (1, value) if name in ("kernel_size", "stride", "dilation") else (0, value)
+        lifted[name] = value
+    try:
+        return pool2d(input.unsqueeze(-2), **lifted).squeeze(-2)
+    except ValueError as error:  # name the 1-d op and sizes, not the lifted 2-d ones
+        raise ValueError(str(error).replace(pool2d.__name__, op)) from None
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False) -> Tensor:
+    """Maximum over each window of a sequence: (N, C, L) or (C, L) -> (N, C, L_out)."""
+    return _pool1d(max_pool2d, "max_pool1d", input, kernel_size=kernel_size, stride=stride,
+                   padding=padding, dilation=dilation, ceil_mode=ceil_mode)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """Mean over each window of a sequence: (N, C, L) or (C, L) -> (N, C, L_out)."""
+    return _pool1d(avg_pool2d, "avg_pool1d", input, kernel_size=kernel_size, stride=stride,
+                   padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad)
