@@ -8,6 +8,7 @@ from .conv import (
     conv2d_forward,
 )
 from .elementwise import binary, binary_backward, expand, unary, unary_backward, where
+from .linear import linear_backward, linear_forward
 from .loss import (
     bce_with_logits_backward,
     bce_with_logits_forward,
@@ -18,7 +19,6 @@ from .loss import (
     nll_loss_backward,
     nll_loss_forward,
 )
-from .linear import linear_backward, linear_forward
 from .matmul import matmul
 from .memory import arange, astype, copy, copy_into, empty, from_numpy, full, to_numpy, zeros
 from .norm import (

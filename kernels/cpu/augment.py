@@ -13,7 +13,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .launch import threaded
 
 
 def affine_warp(
@@ -42,7 +44,7 @@ def affine_warp(
     return out
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _affine_warp_kernel(images, matrices, fill, out):
     n, channels, height, width = images.shape
     out_h, out_w = out.shape[2], out.shape[3]
@@ -80,7 +82,7 @@ def horizontal_flip(images: np.ndarray, flags: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _horizontal_flip_kernel(images, flags, out):
     n, channels, height, width = images.shape
     for b in prange(n):
@@ -113,7 +115,7 @@ def crop(
     return out
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _crop_kernel(images, offsets, padding, fill, out):
     n, channels, height, width = images.shape
     out_h, out_w = out.shape[2], out.shape[3]

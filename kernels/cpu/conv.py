@@ -28,6 +28,8 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+from .launch import threaded
+
 Pair = tuple[int, int]
 Padding = tuple[int, int, int, int]  # top, bottom, left, right
 
@@ -45,7 +47,7 @@ def conv2d_output_size(size: int, kernel: int, stride: int, pad_before: int, pad
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(parallel=True, cache=True)
+@threaded
 def _to_planes(x, top, left, insert, stride, rows, cols, Hq, Wq, length):
     """Scatter ``x`` (N, C, H, W) into zeroed planes (N, length).
 
@@ -197,9 +199,9 @@ def _conv_planes_kernel(planes, weights, offsets, bias, block_start, block_size,
                         group_stride, Wq, out):
     """out[n, o] = bias[o] + sum_t weights[o, t] * planes[n, g * group_stride + offsets[t] + q].
 
-    One job = (sample, group, block of output channels, tile of output pixels). ``weights``
-    has 7 spare zero rows so that an 8-block may run past the last channel; only the
-    block's real channels are written. ``block_start``/``block_size`` list the blocks of
+    One job = (sample, group, block of output channels), over all tiles of output pixels
+    in turn. ``weights`` has 7 spare zero rows so that an 8-block may run past the last
+    channel; only the block's real channels are written. ``block_start``/``block_size`` list the blocks of
     one group (offsets within the group).
     """
     N = planes.shape[0]
@@ -209,32 +211,32 @@ def _conv_planes_kernel(planes, weights, offsets, bias, block_start, block_size,
     blocks = block_start.shape[0]
     P = OH * Wq
     tiles = (P + TILE - 1) // TILE
-    for job in prange(N * groups * blocks * tiles):
-        tile = job % tiles
-        block = (job // tiles) % blocks
-        g = (job // (tiles * blocks)) % groups
-        n = job // (tiles * blocks * groups)
+    for job in prange(N * groups * blocks):
+        block = job % blocks
+        g = (job // blocks) % groups
+        n = job // (blocks * groups)
         o0 = g * out_per_group + block_start[block]
         width = block_size[block]
         real = min(width, (g + 1) * out_per_group - o0)
-        p0 = tile * TILE
-        tp = min(TILE, P - p0)
-        acc = np.empty((8, TILE), planes.dtype)
-        for j in range(width):
-            acc[j, :tp] = bias[min(o0 + j, O - 1)]
+        acc = np.empty((8, TILE), planes.dtype)  # one per job: the tiles reuse it
         xn = planes[n]
         base = g * group_stride
-        if width == 8:
-            _accumulate_8(acc, xn, base, offsets, weights, o0, p0, tp)
-        else:
-            _accumulate_1(acc[0], xn, base, offsets, weights, o0, p0, tp)
-        # copy the tile's valid columns out (q = oh * Wq + ow with ow < OW)
-        for oh in range(p0 // Wq, min(OH, (p0 + tp + Wq - 1) // Wq)):
-            ow0 = max(0, p0 - oh * Wq)
-            ow1 = min(OW, p0 + tp - oh * Wq)
-            for j in range(real):
-                for ow in range(ow0, ow1):
-                    out[n, o0 + j, oh, ow] = acc[j, oh * Wq + ow - p0]
+        for tile in range(tiles):
+            p0 = tile * TILE
+            tp = min(TILE, P - p0)
+            for j in range(width):
+                acc[j, :tp] = bias[min(o0 + j, O - 1)]
+            if width == 8:
+                _accumulate_8(acc, xn, base, offsets, weights, o0, p0, tp)
+            else:
+                _accumulate_1(acc[0], xn, base, offsets, weights, o0, p0, tp)
+            # copy the tile's valid columns out (q = oh * Wq + ow with ow < OW)
+            for oh in range(p0 // Wq, min(OH, (p0 + tp + Wq - 1) // Wq)):
+                ow0 = max(0, p0 - oh * Wq)
+                ow1 = min(OW, p0 + tp - oh * Wq)
+                for j in range(real):
+                    for ow in range(ow0, ow1):
+                        out[n, o0 + j, oh, ow] = acc[j, oh * Wq + ow - p0]
 
 
 def _channel_blocks(per_group: int) -> tuple[np.ndarray, np.ndarray]:
@@ -343,7 +345,7 @@ def _conv_weight_grad_kernel(grad_planes, planes, offsets, groups, group_stride,
     T = offsets.shape[0]
     out_per_group = O // groups
     partial = np.zeros((workers, O, T), planes.dtype)
-    zero = planes[0, 0] * 0  # a zero of the planes' dtype, so the sums stay in it
+    zero = np.zeros(1, planes.dtype)[0]  # (x * 0 would be float64 and halve the speed)
     for worker in prange(workers):
         acc = partial[worker]
         for n in range(worker * N // workers, (worker + 1) * N // workers):
@@ -398,7 +400,7 @@ def _conv_weight_grad_kernel(grad_planes, planes, offsets, groups, group_stride,
     return partial.sum(axis=0)
 
 
-@njit(parallel=True, cache=True)
+@threaded
 def _grad_to_planes(grad_out, Wq):
     """(N, O, OH, OW) -> (N, O, OH * Wq): rows spaced like the input planes, gaps zeroed."""
     N, O, OH, OW = grad_out.shape
@@ -433,7 +435,7 @@ def conv2d_backward_weight(grad_out: np.ndarray, x: np.ndarray, weight_shape, st
     return grad_w.reshape(weight_shape)
 
 
-@njit(parallel=True, cache=True)
+@threaded
 def _bias_grad_kernel(grad_planes):
     N, O = grad_planes.shape[0], grad_planes.shape[1]
     out = np.zeros(O, grad_planes.dtype)

@@ -5,13 +5,15 @@ forward value and the local derivative of every op sit next to each other below,
 backward pass of an activation is one fused loop instead of a chain of temporaries.
 """
 
+import functools
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from ..broadcast import broadcast_shapes, layout
 from ..opcodes import BINARY, COMPARISONS, UNARY
+from .launch import threaded, use_threads
 
 _SQRT_2_OVER_PI = 0.7978845608028654
 _INV_SQRT_2 = 0.7071067811865476
@@ -161,50 +163,86 @@ def _row_offset(row, shape, strides):
     return offset
 
 
-@njit(cache=True, parallel=True)
-def _unary_kernel(op, x, out, alpha, beta):
-    for i in prange(x.size):
-        out[i] = _unary_value(op, x[i], alpha, beta)
+# Each op gets its own compiled loop, built on first use and cached on disk by Numba: with the
+# op code a constant of the loop (a closure variable, part of Numba's cache key), the switch in
+# `_unary_value` folds away and the loop vectorises -- a ReLU over 300k floats took 2 ms
+# through the switch, 35 us without.
+@functools.cache
+def _unary_loop(op: int):
+    @threaded
+    def loop(x, out, alpha, beta, chunks):
+        size = x.size
+        step = (size + chunks - 1) // chunks
+        for chunk in prange(chunks):
+            for i in range(chunk * step, min(size, (chunk + 1) * step)):
+                out[i] = _unary_value(op, x[i], alpha, beta)
+
+    return loop
 
 
-@njit(cache=True, parallel=True)
-def _unary_backward_kernel(op, x, y, grad, out, alpha, beta):
-    for i in prange(x.size):
-        out[i] = grad[i] * _unary_derivative(op, x[i], y[i], alpha, beta)
+@functools.cache
+def _unary_backward_loop(op: int):
+    @threaded
+    def loop(x, y, grad, out, alpha, beta, chunks):
+        size = x.size
+        step = (size + chunks - 1) // chunks
+        for chunk in prange(chunks):
+            for i in range(chunk * step, min(size, (chunk + 1) * step)):
+                out[i] = grad[i] * _unary_derivative(op, x[i], y[i], alpha, beta)
+
+    return loop
 
 
-@njit(cache=True, parallel=True)
-def _binary_kernel(op, a, a_strides, b, b_strides, out, shape):
+@njit(cache=True, inline="always")
+def _split(shape, chunks):
+    """(rows, inner, pieces, width): the merged layout as rows of ``inner`` elements, each
+    row cut into ``pieces`` of ``width`` when there are fewer rows than ``chunks`` (the
+    threads to share the work: one long row is the common, fully merged case)."""
     inner = shape[-1]
-    rows = out.size // inner if inner else 0
-    if rows == 1:  # one long row: split the row itself across threads
-        for j in prange(inner):
-            out[j] = _binary_value(op, a[j * a_strides[-1]], b[j * b_strides[-1]])
-    else:
-        for row in prange(rows):
+    rows = 1
+    for axis in range(len(shape) - 1):
+        rows *= shape[axis]
+    pieces = max(1, chunks // rows) if inner > 0 else 1
+    width = (inner + pieces - 1) // pieces
+    return rows, inner, pieces, width
+
+
+@functools.cache
+def _binary_loop(op: int):
+    @threaded
+    def loop(a, a_strides, b, b_strides, out, shape, chunks):
+        rows, inner, pieces, width = _split(shape, chunks)
+        a_step, b_step = a_strides[-1], b_strides[-1]
+        for task in prange(rows * pieces):
+            row, piece = task // pieces, task % pieces
             a0 = _row_offset(row, shape, a_strides)
             b0 = _row_offset(row, shape, b_strides)
-            for j in range(inner):
-                out[row * inner + j] = _binary_value(
-                    op, a[a0 + j * a_strides[-1]], b[b0 + j * b_strides[-1]]
-                )
+            for j in range(piece * width, min(inner, (piece + 1) * width)):
+                out[row * inner + j] = _binary_value(op, a[a0 + j * a_step], b[b0 + j * b_step])
+
+    return loop
 
 
-@njit(cache=True, parallel=True)
-def _binary_backward_kernel(op, a, a_strides, b, b_strides, grad, grad_a, grad_b, shape):
-    inner = shape[-1]
-    rows = grad.size // inner if inner else 0
-    for row in prange(rows):
-        a0 = _row_offset(row, shape, a_strides)
-        b0 = _row_offset(row, shape, b_strides)
-        for j in range(inner):
-            i = row * inner + j
-            da, db = _binary_derivatives(op, a[a0 + j * a_strides[-1]], b[b0 + j * b_strides[-1]])
-            grad_a[i] = grad[i] * da
-            grad_b[i] = grad[i] * db
+@functools.cache
+def _binary_backward_loop(op: int):
+    @threaded
+    def loop(a, a_strides, b, b_strides, grad, grad_a, grad_b, shape, chunks):
+        rows, inner, pieces, width = _split(shape, chunks)
+        a_step, b_step = a_strides[-1], b_strides[-1]
+        for task in prange(rows * pieces):
+            row, piece = task // pieces, task % pieces
+            a0 = _row_offset(row, shape, a_strides)
+            b0 = _row_offset(row, shape, b_strides)
+            for j in range(piece * width, min(inner, (piece + 1) * width)):
+                i = row * inner + j
+                da, db = _binary_derivatives(op, a[a0 + j * a_step], b[b0 + j * b_step])
+                grad_a[i] = grad[i] * da
+                grad_b[i] = grad[i] * db
+
+    return loop
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _where_kernel(cond, c_strides, a, a_strides, b, b_strides, out, shape):
     inner = shape[-1]
     rows = out.size // inner if inner else 0
@@ -217,6 +255,11 @@ def _where_kernel(cond, c_strides, a, a_strides, b, b_strides, out, shape):
             out[row * inner + j] = a[a0 + j * a_strides[-1]] if take_a else b[b0 + j * b_strides[-1]]
 
 
+def _chunks(size: int) -> int:
+    """How many pieces a loop over ``size`` elements is cut into: one per thread it runs on."""
+    return get_num_threads() if use_threads(size) else 1
+
+
 def _out_shape(name: str, *shapes):
     shape = broadcast_shapes(*shapes)
     if shape is None:
@@ -227,16 +270,18 @@ def _out_shape(name: str, *shapes):
 def unary(op: str, x: np.ndarray, alpha: float = 0.0, beta: float = 0.0, out=None) -> np.ndarray:
     """``f(x)`` elementwise for the unary op named ``op``; same shape and dtype as ``x``."""
     out = np.empty_like(x) if out is None else out
-    _unary_kernel(UNARY[op], x.reshape(-1), out.reshape(-1), float(alpha), float(beta))
+    loop = _unary_loop(UNARY[op])
+    loop(x.reshape(-1), out.reshape(-1), float(alpha), float(beta), _chunks(x.size))
     return out
 
 
 def unary_backward(op: str, x, y, grad, alpha: float = 0.0, beta: float = 0.0) -> np.ndarray:
     """``grad * f'(x)`` elementwise, given the forward input ``x`` and output ``y``."""
     out = np.empty_like(grad)
-    _unary_backward_kernel(
-        UNARY[op], x.reshape(-1), y.reshape(-1), grad.reshape(-1), out.reshape(-1),
-        float(alpha), float(beta),
+    loop = _unary_backward_loop(UNARY[op])
+    loop(
+        x.reshape(-1), y.reshape(-1), grad.reshape(-1), out.reshape(-1),
+        float(alpha), float(beta), _chunks(x.size),
     )
     return out
 
@@ -251,7 +296,9 @@ def binary(op: str, a: np.ndarray, b: np.ndarray, out=None) -> np.ndarray:
         dtype = np.bool_ if op in COMPARISONS else np.result_type(a.dtype, b.dtype)
         out = np.empty(shape, dtype=dtype)
     merged, (a_strides, b_strides) = layout(shape, a.shape, b.shape)
-    _binary_kernel(BINARY[op], a.reshape(-1), a_strides, b.reshape(-1), b_strides, out.reshape(-1), merged)
+    loop = _binary_loop(BINARY[op])
+    loop(a.reshape(-1), a_strides, b.reshape(-1), b_strides, out.reshape(-1), merged,
+         _chunks(out.size))
     return out
 
 
@@ -259,9 +306,10 @@ def binary_backward(op: str, a: np.ndarray, b: np.ndarray, grad: np.ndarray):
     """``(grad * d(a op b)/da, grad * d(a op b)/db)``, both of the broadcast shape."""
     merged, (a_strides, b_strides) = layout(grad.shape, a.shape, b.shape)
     grad_a, grad_b = np.empty_like(grad), np.empty_like(grad)
-    _binary_backward_kernel(
-        BINARY[op], a.reshape(-1), a_strides, b.reshape(-1), b_strides,
-        grad.reshape(-1), grad_a.reshape(-1), grad_b.reshape(-1), merged,
+    loop = _binary_backward_loop(BINARY[op])
+    loop(
+        a.reshape(-1), a_strides, b.reshape(-1), b_strides,
+        grad.reshape(-1), grad_a.reshape(-1), grad_b.reshape(-1), merged, _chunks(grad.size),
     )
     return grad_a, grad_b
 

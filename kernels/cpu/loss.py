@@ -20,8 +20,9 @@ term too), and by ``M`` for probability targets. The gradient with respect to th
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from .launch import threaded
 from .softmax import _exp_nonpositive  # shared jitted helper: exp of x <= 0, vectorisable
 
 Array = np.ndarray
@@ -79,7 +80,7 @@ def _grad_scale(grad: Array, divisor: float, reduction: str) -> tuple[Array, int
 # cross-entropy from logits, integer targets
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _cross_entropy_forward_kernel(
     x, target, weight, ignore_index, smoothing, classes, inner, logp, losses
 ):
@@ -117,7 +118,7 @@ def _cross_entropy_forward_kernel(
     return loss_sum, weight_sum, bad
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _cross_entropy_backward_kernel(
     grad, grad_stride, scale, logp, target, weight, ignore_index, smoothing, classes, inner, out
 ):
@@ -201,7 +202,7 @@ def cross_entropy_backward(
 # cross-entropy from logits, class-probability targets
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _cross_entropy_probs_forward_kernel(x, target, weight, smoothing, classes, inner, logp, losses):
     uniform = smoothing / classes
     for s in prange(losses.shape[0]):
@@ -223,7 +224,7 @@ def _cross_entropy_probs_forward_kernel(x, target, weight, smoothing, classes, i
         losses[s] = loss
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _cross_entropy_probs_backward_kernel(
     grad, grad_stride, scale, logp, target, weight, smoothing, classes, inner, out, out_target
 ):
@@ -289,7 +290,7 @@ def cross_entropy_probs_backward(
 # negative log-likelihood from log-probabilities
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _nll_loss_forward_kernel(logp, target, weight, ignore_index, classes, inner, losses, weights):
     for s in prange(target.shape[0]):
         t = target[s]
@@ -302,7 +303,7 @@ def _nll_loss_forward_kernel(logp, target, weight, ignore_index, classes, inner,
             weights[s] = weight[t]
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _nll_loss_backward_kernel(
     grad, grad_stride, scale, target, weight, ignore_index, classes, inner, out
 ):
@@ -359,7 +360,7 @@ def nll_loss_backward(
 # binary cross-entropy with logits
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _bce_with_logits_forward_kernel(x, target, weight, pos_weight, losses):
     # loss = w * ((1 - t) * x + (1 + (pw - 1) * t) * softplus(-x)), with the stable
     # softplus(-x) = max(-x, 0) + log1p(exp(-|x|)); pw = 1 gives max(x,0) - x*t + log1p(exp(-|x|)).
@@ -370,7 +371,7 @@ def _bce_with_logits_forward_kernel(x, target, weight, pos_weight, losses):
         losses[i] = weight[i] * ((1.0 - t) * xi + (1.0 + (pos_weight[i] - 1.0) * t) * softplus_neg)
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _bce_with_logits_backward_kernel(
     grad, grad_stride, scale, x, target, weight, pos_weight, out, out_target
 ):

@@ -13,7 +13,9 @@ Accuracy: sums run in float64 whatever the input dtype, and the variance is a se
 """
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, prange
+
+from .launch import threaded
 
 Array = np.ndarray
 
@@ -38,7 +40,7 @@ def _param(value: Array | None, size: int, fill: float, dtype) -> Array:
 # batch norm (jitted, private). ``x`` is (N, C, S); per-channel vectors are (C,).
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@threaded(fastmath=_FASTMATH)
 def _block_sums(x, center, partial):
     """partial[n, c] = sum_s (x[n, c, s] - center[c]) ** p, p = 1 if center is None else 2."""
     batch, channels, spatial = x.shape
@@ -57,7 +59,7 @@ def _block_sums(x, center, partial):
         partial[n, c] = total
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@threaded(fastmath=_FASTMATH)
 def _batch_norm_apply(x, scale, shift, out):
     """out[n, c, s] = x[n, c, s] * scale[c] + shift[c]."""
     batch, channels, spatial = x.shape
@@ -70,7 +72,7 @@ def _batch_norm_apply(x, scale, shift, out):
             out[n, c, s] = x[n, c, s] * a + b
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@threaded(fastmath=_FASTMATH)
 def _batch_norm_grad_sums(grad, x, mean, partial_g, partial_gx):
     """Per (n, c): sum_s g and sum_s g * (x - mean[c])."""
     batch, channels, spatial = x.shape
@@ -88,7 +90,7 @@ def _batch_norm_grad_sums(grad, x, mean, partial_g, partial_gx):
         partial_gx[n, c] = sum_gx
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@threaded(fastmath=_FASTMATH)
 def _batch_norm_grad_input(grad, x, mean, scale, mean_g, coef_x, out):
     """out = scale[c] * (g - mean_g[c] - (x - mean[c]) * coef_x[c])."""
     batch, channels, spatial = x.shape
@@ -222,7 +224,7 @@ def batch_norm_backward_eval(
 # layer norm. ``x`` is (M, D): one row per normalised group.
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@threaded(fastmath=_FASTMATH)
 def _layer_norm_forward_kernel(x, weight, bias, eps, out, mean, invstd):
     rows, size = x.shape
     for m in prange(rows):
@@ -241,7 +243,7 @@ def _layer_norm_forward_kernel(x, weight, bias, eps, out, mean, invstd):
         invstd[m] = r
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@threaded(fastmath=_FASTMATH)
 def _layer_norm_backward_kernel(grad, x, mean, invstd, weight, chunks, out, partial_w, partial_b):
     # Rows are split into ``chunks`` runs; each run also sums its share of grad_weight and
     # grad_bias into its own row of ``partial_*`` (no two threads write the same memory).

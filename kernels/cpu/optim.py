@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .launch import threaded
 
 _EMPTY = {np.dtype(np.float32): np.empty(0, np.float32),
           np.dtype(np.float64): np.empty(0, np.float64)}
@@ -39,7 +41,7 @@ def sgd_step(
                 bool(first_step))
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _sgd_kernel(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
                 use_momentum, first_step):
     for k in prange(param.size):
@@ -83,7 +85,7 @@ def adam_step(
                  lr / bias_correction1, bias_correction2_sqrt)
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _adam_kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
                  weight_decay, decoupled, amsgrad, step_size, bias_correction2_sqrt):
     dtype = param.dtype.type

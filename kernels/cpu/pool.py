@@ -2,14 +2,16 @@
 
 Each kernel runs one (sample, channel) plane per job: planes are independent, so the
 backward scatter (``grad_input[argmax] += grad``, overlapping windows included) never races.
-Windows are clamped to the input once per output pixel rather than testing every element
-against the padding, which keeps the inner loops branch-free.
+Windows are clamped to the input once per call, as per-axis tables of where each output's
+window starts and ends, so the inner loops do no padding tests and no division.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .launch import threaded
 
 Pair = tuple[int, int]
 
@@ -32,10 +34,32 @@ def _output_shape(x_shape, kernel_size, stride, padding, dilation, ceil_mode):
     return N, C, OH, OW
 
 
-@njit(inline="always")
-def _first_tap(start, dilation):
-    """The first tap k >= 0 of a window starting at ``start`` with start + k * d >= 0."""
-    return 0 if start >= 0 else (-start + dilation - 1) // dilation
+def _max_windows(size: int, out: int, kernel: int, stride: int, pad: int, dilation: int):
+    """Per output position along one axis: the first in-bounds input index of its window and
+    how many in-bounds taps (spaced ``dilation`` apart) it has. Computed once per call, so
+    the kernels' inner loops do no clamping or division."""
+    start = np.arange(out) * stride - pad
+    first_tap = np.where(start >= 0, 0, (-start + dilation - 1) // dilation)
+    end_tap = np.minimum(kernel, (size - 1 - start) // dilation + 1)
+    return start + first_tap * dilation, np.maximum(end_tap - first_tap, 0)
+
+
+def _avg_windows(size: int, out: int, kernel: int, stride: int, pad: int,
+                 count_include_pad: bool):
+    """Per output position along one axis: the clamped window [start, stop) and the length
+    the mean divides by (with or without the padding it covers)."""
+    start = np.arange(out) * stride - pad
+    end = np.minimum(start + kernel, size + pad)
+    padded_length = end - start
+    start, end = np.maximum(start, 0), np.minimum(end, size)
+    return start, end, padded_length if count_include_pad else end - start
+
+
+def _adaptive_windows(size: int, out: int):
+    """Window i of an adaptive pool covers [floor(i * size / out), ceil((i + 1) * size / out))."""
+    i = np.arange(out)
+    start, end = i * size // out, -(-(i + 1) * size // out)
+    return start, end, end - start
 
 
 # ---------------------------------------------------------------------------------------------
@@ -43,8 +67,8 @@ def _first_tap(start, dilation):
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(parallel=True, cache=True)
-def _max_pool_kernel(x, out, argmax, KH, KW, sh, sw, ph, pw, dh, dw):
+@threaded
+def _max_pool_kernel(x, out, argmax, h_first, h_taps, w_first, w_taps, dh, dw):
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
     for nc in prange(N * C):
@@ -52,28 +76,21 @@ def _max_pool_kernel(x, out, argmax, KH, KW, sh, sw, ph, pw, dh, dw):
         c = nc % C
         plane = x[n, c]
         for oh in range(OH):
-            h0 = oh * sh - ph
-            kh0 = _first_tap(h0, dh)
-            kh1 = min(KH, (H - 1 - h0) // dh + 1)
+            h0, kh_n = h_first[oh], h_taps[oh]
             for ow in range(OW):
-                w0 = ow * sw - pw
-                kw0 = _first_tap(w0, dw)
-                kw1 = min(KW, (W - 1 - w0) // dw + 1)
-                best_h = h0 + kh0 * dh
-                best_w = w0 + kw0 * dw
+                w0, kw_n = w_first[ow], w_taps[ow]
                 best = -np.inf
-                for kh in range(kh0, kh1):
+                best_at = h0 * W + w0
+                for kh in range(kh_n):
                     h = h0 + kh * dh
-                    for kw in range(kw0, kw1):
-                        w = w0 + kw * dw
-                        value = plane[h, w]
+                    for kw in range(kw_n):
+                        value = plane[h, w0 + kw * dw]
                         # strict > keeps the first maximum; NaN wins, as in PyTorch
-                        if value > best or np.isnan(value):
+                        if value > best or value != value:
                             best = value
-                            best_h = h
-                            best_w = w
+                            best_at = h * W + w0 + kw * dw
                 out[n, c, oh, ow] = best
-                argmax[n, c, oh, ow] = best_h * W + best_w
+                argmax[n, c, oh, ow] = best_at
 
 
 def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair,
@@ -83,11 +100,13 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     shape = _output_shape(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     out = np.empty(shape, x.dtype)
     argmax = np.empty(shape, np.int64)
-    _max_pool_kernel(x, out, argmax, *kernel_size, *stride, *padding, *dilation)
+    rows = _max_windows(x.shape[2], shape[2], kernel_size[0], stride[0], padding[0], dilation[0])
+    cols = _max_windows(x.shape[3], shape[3], kernel_size[1], stride[1], padding[1], dilation[1])
+    _max_pool_kernel(x, out, argmax, *rows, *cols, *dilation)
     return out, argmax
 
 
-@njit(parallel=True, cache=True)
+@threaded
 def _max_pool_backward_kernel(grad_out, argmax, grad_x):
     N, C, OH, OW = grad_out.shape
     for nc in prange(N * C):
@@ -108,40 +127,57 @@ def max_pool2d_backward(grad_out: np.ndarray, argmax: np.ndarray, input_shape) -
 
 
 # ---------------------------------------------------------------------------------------------
-# Average pooling (sum pooling is divisor_override=1)
+# Window means: average pooling (sum pooling divides by 1) and adaptive average pooling share
+# one kernel, each window given by per-axis tables [start, stop) and a divisor.
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(inline="always")
-def _avg_window(o, stride, pad, kernel, size, count_include_pad):
-    """Clamped window [start, end) of output ``o`` and its length in the divisor."""
-    start = o * stride - pad
-    end = min(start + kernel, size + pad)
-    padded_length = end - start
-    start = max(start, 0)
-    end = min(end, size)
-    return start, end, padded_length if count_include_pad else end - start
-
-
-@njit(parallel=True, cache=True)
-def _avg_pool_kernel(x, out, KH, KW, sh, sw, ph, pw, count_include_pad, divisor):
+@threaded
+def _window_mean_kernel(x, out, h_start, h_stop, h_count, w_start, w_stop, w_count, divisor):
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
     for nc in prange(N * C):
         n = nc // C
         c = nc % C
+        plane = x[n, c]
         for oh in range(OH):
-            h0, h1, count_h = _avg_window(oh, sh, ph, KH, H, count_include_pad)
+            h0, h1 = h_start[oh], h_stop[oh]
             for ow in range(OW):
-                w0, w1, count_w = _avg_window(ow, sw, pw, KW, W, count_include_pad)
-                if h0 >= h1 or w0 >= w1:
-                    out[n, c, oh, ow] = 0
-                    continue
-                total = x[n, c, h0, w0] * 0
+                w0, w1 = w_start[ow], w_stop[ow]
+                total = plane[0, 0] * 0
                 for h in range(h0, h1):
                     for w in range(w0, w1):
-                        total += x[n, c, h, w]
-                out[n, c, oh, ow] = total / (divisor if divisor > 0 else count_h * count_w)
+                        total += plane[h, w]
+                count = divisor if divisor > 0 else h_count[oh] * w_count[ow]
+                out[n, c, oh, ow] = total / count if h1 > h0 and w1 > w0 else 0
+
+
+@threaded
+def _window_mean_backward_kernel(grad_out, grad_x, h_start, h_stop, h_count, w_start, w_stop,
+                                 w_count, divisor):
+    N, C, H, W = grad_x.shape
+    OH, OW = grad_out.shape[2], grad_out.shape[3]
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        plane = grad_x[n, c]
+        for oh in range(OH):
+            h0, h1 = h_start[oh], h_stop[oh]
+            for ow in range(OW):
+                w0, w1 = w_start[ow], w_stop[ow]
+                count = divisor if divisor > 0 else h_count[oh] * w_count[ow]
+                share = grad_out[n, c, oh, ow] / count
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        plane[h, w] += share
+
+
+def _avg_tables(input_shape, out_shape, kernel_size, stride, padding, count_include_pad):
+    rows = _avg_windows(input_shape[2], out_shape[2], kernel_size[0], stride[0], padding[0],
+                        count_include_pad)
+    cols = _avg_windows(input_shape[3], out_shape[3], kernel_size[1], stride[1], padding[1],
+                        count_include_pad)
+    return rows + cols
 
 
 def avg_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair,
@@ -151,29 +187,9 @@ def avg_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     without its padding) or by ``divisor_override``."""
     shape = _output_shape(x.shape, kernel_size, stride, padding, (1, 1), ceil_mode)
     out = np.empty(shape, x.dtype)
-    _avg_pool_kernel(x, out, *kernel_size, *stride, *padding, count_include_pad,
-                     divisor_override or 0)
+    tables = _avg_tables(x.shape, shape, kernel_size, stride, padding, count_include_pad)
+    _window_mean_kernel(x, out, *tables, divisor_override or 0)
     return out
-
-
-@njit(parallel=True, cache=True)
-def _avg_pool_backward_kernel(grad_out, grad_x, KH, KW, sh, sw, ph, pw, count_include_pad,
-                              divisor):
-    N, C, H, W = grad_x.shape
-    OH, OW = grad_out.shape[2], grad_out.shape[3]
-    for nc in prange(N * C):
-        n = nc // C
-        c = nc % C
-        for oh in range(OH):
-            h0, h1, count_h = _avg_window(oh, sh, ph, KH, H, count_include_pad)
-            for ow in range(OW):
-                w0, w1, count_w = _avg_window(ow, sw, pw, KW, W, count_include_pad)
-                if h0 >= h1 or w0 >= w1:
-                    continue
-                share = grad_out[n, c, oh, ow] / (divisor if divisor > 0 else count_h * count_w)
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        grad_x[n, c, h, w] += share
 
 
 def avg_pool2d_backward(grad_out: np.ndarray, input_shape, kernel_size: Pair, stride: Pair,
@@ -181,64 +197,25 @@ def avg_pool2d_backward(grad_out: np.ndarray, input_shape, kernel_size: Pair, st
                         divisor_override: int | None) -> np.ndarray:
     """dL/dx: each output's gradient, divided like the forward, spread over its window."""
     grad_x = np.zeros(input_shape, grad_out.dtype)
-    _avg_pool_backward_kernel(grad_out, grad_x, *kernel_size, *stride, *padding,
-                              count_include_pad, divisor_override or 0)
+    tables = _avg_tables(input_shape, grad_out.shape, kernel_size, stride, padding,
+                         count_include_pad)
+    _window_mean_backward_kernel(grad_out, grad_x, *tables, divisor_override or 0)
     return grad_x
-
-
-# ---------------------------------------------------------------------------------------------
-# Adaptive average pooling: window i covers [floor(i * H / OH), ceil((i + 1) * H / OH))
-# ---------------------------------------------------------------------------------------------
-
-
-@njit(parallel=True, cache=True)
-def _adaptive_avg_pool_kernel(x, out):
-    N, C, H, W = x.shape
-    OH, OW = out.shape[2], out.shape[3]
-    for nc in prange(N * C):
-        n = nc // C
-        c = nc % C
-        for oh in range(OH):
-            h0 = oh * H // OH
-            h1 = -(-(oh + 1) * H // OH)
-            for ow in range(OW):
-                w0 = ow * W // OW
-                w1 = -(-(ow + 1) * W // OW)
-                total = x[n, c, h0, w0] * 0
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        total += x[n, c, h, w]
-                out[n, c, oh, ow] = total / ((h1 - h0) * (w1 - w0))
 
 
 def adaptive_avg_pool2d_forward(x: np.ndarray, output_size: Pair) -> np.ndarray:
     """Means over an ``output_size`` grid of near-equal windows: (N, C, H, W) -> (N, C, OH, OW)."""
     out = np.empty(x.shape[:2] + tuple(output_size), x.dtype)
-    _adaptive_avg_pool_kernel(x, out)
+    tables = _adaptive_windows(x.shape[2], output_size[0]) + _adaptive_windows(
+        x.shape[3], output_size[1])
+    _window_mean_kernel(x, out, *tables, 0)
     return out
-
-
-@njit(parallel=True, cache=True)
-def _adaptive_avg_pool_backward_kernel(grad_out, grad_x):
-    N, C, H, W = grad_x.shape
-    OH, OW = grad_out.shape[2], grad_out.shape[3]
-    for nc in prange(N * C):
-        n = nc // C
-        c = nc % C
-        for oh in range(OH):
-            h0 = oh * H // OH
-            h1 = -(-(oh + 1) * H // OH)
-            for ow in range(OW):
-                w0 = ow * W // OW
-                w1 = -(-(ow + 1) * W // OW)
-                share = grad_out[n, c, oh, ow] / ((h1 - h0) * (w1 - w0))
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        grad_x[n, c, h, w] += share
 
 
 def adaptive_avg_pool2d_backward(grad_out: np.ndarray, input_shape) -> np.ndarray:
     """dL/dx: each output's gradient divided by its window's size, spread over the window."""
     grad_x = np.zeros(input_shape, grad_out.dtype)
-    _adaptive_avg_pool_backward_kernel(grad_out, grad_x)
+    tables = _adaptive_windows(input_shape[2], grad_out.shape[2]) + _adaptive_windows(
+        input_shape[3], grad_out.shape[3])
+    _window_mean_backward_kernel(grad_out, grad_x, *tables, 0)
     return grad_x

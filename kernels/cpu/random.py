@@ -8,6 +8,8 @@ and with any number of threads.
 import numpy as np
 from numba import njit, prange
 
+from .launch import threaded
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
@@ -24,13 +26,13 @@ def _hash_to_unit(seed, counter):
     return np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _uniform_kernel(out, seed, low, high):
     for i in prange(out.size):
         out[i] = low + (high - low) * _hash_to_unit(seed, i)
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _normal_kernel(out, seed, mean, std):
     # Box-Muller on two independent counters per element; 1 - u keeps log away from 0.
     for i in prange(out.size):
@@ -40,7 +42,7 @@ def _normal_kernel(out, seed, mean, std):
         out[i] = mean + std * radius * np.cos(_TWO_PI * u2)
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _dropout_mask_kernel(out, seed, p):
     scale = 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
     for i in prange(out.size):

@@ -8,6 +8,8 @@ Sums accumulate in float64 so float32 results do not drift with the reduced size
 import numpy as np
 from numba import njit, prange
 
+from .launch import threaded
+
 _OPS = {"sum": 0, "max": 1, "min": 2}
 _BLOCK = 256
 
@@ -30,7 +32,7 @@ def _initial(op):
     return np.inf
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _reduce_kernel(op, x, out):
     outer, reduced, inner = x.shape
     if inner == 1:
@@ -54,7 +56,7 @@ def _reduce_kernel(op, x, out):
                 out[o, k] = acc[k - start]
 
 
-@njit(cache=True, parallel=True)
+@threaded
 def _argmax_kernel(x, out):
     outer, reduced, inner = x.shape
     for task in prange(outer * inner):

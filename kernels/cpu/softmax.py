@@ -20,6 +20,8 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
+from .launch import threaded
+
 Array = np.ndarray
 
 _BLOCK = 256
@@ -89,7 +91,7 @@ def _canonical_dim(ndim: int, dim: int) -> int:
 # jitted kernels (private). Rows: x is (rows, D). Blocks: x is (outer, D, inner).
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@threaded(fastmath=_FASTMATH)
 def _softmax_rows_forward(x, out, log):
     for r in prange(x.shape[0]):
         row = x[r]
@@ -114,7 +116,7 @@ def _softmax_rows_forward(x, out, log):
                 dst[d] *= scale
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@threaded(fastmath=_FASTMATH)
 def _softmax_blocks_forward(x, out, log, block):
     # Work on 1-d slices x[o, d, start:stop]: plain unit-stride loops that LLVM vectorises.
     outer, size, inner = x.shape
@@ -153,7 +155,7 @@ def _softmax_blocks_forward(x, out, log, block):
                     dst[i] *= total[i]
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@threaded(fastmath=_FASTMATH)
 def _softmax_rows_backward(y, grad, out, log):
     for r in prange(y.shape[0]):
         y_row = y[r]
@@ -174,7 +176,7 @@ def _softmax_rows_backward(y, grad, out, log):
                 dst[d] = y_row[d] * (g_row[d] - total)
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@threaded(fastmath=_FASTMATH)
 def _softmax_blocks_backward(y, grad, out, log, block):
     outer, size, inner = y.shape
     blocks = (inner + block - 1) // block

@@ -7,9 +7,9 @@ kind), and draws one set of random parameters *per image* from a NumPy generator
   epoch and the batch number, so an epoch's augmentations can be replayed exactly), else
 - `tinygradcnn.random.next_seed()`, reproducible under `tg.manual_seed(n)`.
 
-The pixel work is done by the Numba kernels in `kernels/cpu/augment.py`: one affine warp
-with bilinear sampling serves rotation, scaling and translation; flip and padded crop have
-kernels of their own.
+The pixel work is done by the Numba kernels in `kernels/cpu/augment.py` (loaded on first use,
+not on import): one affine warp with bilinear sampling serves rotation, scaling and
+translation; flip and padded crop have kernels of their own.
 
     augment = Compose([RandomRotation(10), RandomTranslate(0.1), Normalize(0.1307, 0.3081)])
     images = augment(images)               # (N, 1, 28, 28) -> (N, 1, 28, 28)
@@ -17,11 +17,12 @@ kernels of their own.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 
 import numpy as np
 
-from ..kernels.cpu import augment as _cpu_augment
+from ..backend import kernels_for
 
 _SEED_MIX = 0x9E3779B97F4A7C15  # golden-ratio constant: spreads consecutive seeds apart
 
@@ -71,7 +72,7 @@ def _pair(value, name: str) -> tuple[float, float]:
     return float(value[0]), float(value[1])
 
 
-class Transform:
+class Transform(abc.ABC):
     """Base class: subclasses implement `apply(images, rng) -> images` on a float array."""
 
     def __call__(self, images, seed: int | None = None):
@@ -79,8 +80,9 @@ class Transform:
         rng = np.random.default_rng(_global_seed() if seed is None else seed)
         return wrap(self.apply(array, rng))
 
+    @abc.abstractmethod
     def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        raise NotImplementedError
+        """The transformed batch (N, C, H, W) -> (N, C, H', W'), drawing from `rng`."""
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -162,7 +164,7 @@ class RandomAffine(Transform):
             limits = np.array([self.translate[0] * width, self.translate[1] * height])
             shift = rng.uniform(-1.0, 1.0, (n, 2)) * limits
         matrices = affine_matrices(angle, zoom, shift, (height, width))
-        return _cpu_augment.affine_warp(images, matrices, fill=self.fill)
+        return kernels_for("cpu").affine_warp(images, matrices, fill=self.fill)
 
 
 class RandomRotation(RandomAffine):
@@ -203,7 +205,7 @@ class RandomCrop(Transform):
             raise ValueError(f"RandomCrop: size {self.size} is larger than the padded image "
                              f"({height + 2 * self.padding}, {width + 2 * self.padding})")
         offsets = np.stack([rng.integers(0, room_h + 1, n), rng.integers(0, room_w + 1, n)], 1)
-        return _cpu_augment.crop(images, offsets, self.size, self.padding, self.fill)
+        return kernels_for("cpu").crop(images, offsets, self.size, self.padding, self.fill)
 
 
 class RandomHorizontalFlip(Transform):
@@ -213,7 +215,7 @@ class RandomHorizontalFlip(Transform):
         self.p = float(p)
 
     def apply(self, images, rng):
-        return _cpu_augment.horizontal_flip(images, rng.random(images.shape[0]) < self.p)
+        return kernels_for("cpu").horizontal_flip(images, rng.random(images.shape[0]) < self.p)
 
 
 class GaussianNoise(Transform):
@@ -262,4 +264,4 @@ def resize(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     matrices = np.zeros((n, 2, 3))
     matrices[:, 0, 0] = (width - 1) / max(out_w - 1, 1)
     matrices[:, 1, 1] = (height - 1) / max(out_h - 1, 1)
-    return _cpu_augment.affine_warp(images, matrices, (out_h, out_w))
+    return kernels_for("cpu").affine_warp(images, matrices, (out_h, out_w))
