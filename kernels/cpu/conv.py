@@ -34,6 +34,7 @@ Pair = tuple[int, int]
 Padding = tuple[int, int, int, int]  # top, bottom, left, right
 
 TILE = 256  # output pixels per accumulator tile: 8 channels x 256 x 4 bytes = 8 KiB of L1
+VECTOR = 16  # floats in the widest SIMD register (AVX-512); tiles are rounded up to it
 
 
 def conv2d_output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int,
@@ -105,7 +106,8 @@ class _Planes:
                                     self.Wq)
         self.group_stride = channels_per_group * stride * stride * self.Hq * self.Wq
         # The last tap of the last group reads OH * Wq values from its offset.
-        needed = (groups - 1) * self.group_stride + int(self.offsets.max()) + OH * self.Wq
+        needed = (groups - 1) * self.group_stride + int(self.offsets.max()) + OH * self.Wq \
+            + VECTOR
         length = max(needed, C * stride * stride * self.Hq * self.Wq)
         self.data = _to_planes(x, top, left, insert, stride, rows, cols, self.Hq, self.Wq,
                                length)
@@ -224,19 +226,22 @@ def _conv_planes_kernel(planes, weights, offsets, bias, block_start, block_size,
         for tile in range(tiles):
             p0 = tile * TILE
             tp = min(TILE, P - p0)
+            # whole vectors: the spare columns are garbage, never copied out, but a loop
+            # with no scalar remainder runs faster than one with a short tail
+            tv = min(TILE, -(-tp // VECTOR) * VECTOR)
             for j in range(width):
-                acc[j, :tp] = bias[min(o0 + j, O - 1)]
+                acc[j, :tv] = bias[min(o0 + j, O - 1)]
             if width == 8:
-                _accumulate_8(acc, xn, base, offsets, weights, o0, p0, tp)
+                _accumulate_8(acc, xn, base, offsets, weights, o0, p0, tv)
             else:
-                _accumulate_1(acc[0], xn, base, offsets, weights, o0, p0, tp)
+                _accumulate_1(acc[0], xn, base, offsets, weights, o0, p0, tv)
             # copy the tile's valid columns out (q = oh * Wq + ow with ow < OW)
             for oh in range(p0 // Wq, min(OH, (p0 + tp + Wq - 1) // Wq)):
                 ow0 = max(0, p0 - oh * Wq)
                 ow1 = min(OW, p0 + tp - oh * Wq)
+                q0 = oh * Wq - p0
                 for j in range(real):
-                    for ow in range(ow0, ow1):
-                        out[n, o0 + j, oh, ow] = acc[j, oh * Wq + ow - p0]
+                    out[n, o0 + j, oh, ow0:ow1] = acc[j, q0 + ow0:q0 + ow1]
 
 
 def _channel_blocks(per_group: int) -> tuple[np.ndarray, np.ndarray]:
