@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tinygradcnn as tg
+from tinygradcnn.backend import kernels_for
 
 
 def tensors(*arrays, device: str = "cpu", dtype=np.float64, requires_grad: bool = True):
@@ -23,6 +24,20 @@ def tensors(*arrays, device: str = "cpu", dtype=np.float64, requires_grad: bool 
 def check_gradients(fn, *arrays, device: str = "cpu", atol: float = 1e-5, rtol: float = 1e-3):
     """``tg.gradcheck`` of ``fn`` on float64 copies of ``arrays`` (integer arrays pass as is)."""
     assert tg.gradcheck(fn, tensors(*arrays, device=device), atol=atol, rtol=rtol)
+
+
+def simulated(device: str) -> bool:
+    """Whether ``device`` is numba's CUDA simulator, where every GPU thread is a Python thread
+    and a test keeps its shapes small."""
+    return device == "cuda" and tg.cuda.is_simulator()
+
+
+def require_kernels(device: str, *names: str) -> None:
+    """Skip (with the reason) when ``device``'s backend does not have these kernels yet."""
+    kernels = kernels_for(device)
+    missing = [name for name in names if not hasattr(kernels, name)]
+    if missing:
+        pytest.skip(f"{device} backend has no {', '.join(missing)} yet")
 
 
 def torch_or_skip():
@@ -67,7 +82,7 @@ def compare_with_torch(
     projection = np.random.default_rng(0).standard_normal(out.shape).astype(dtype)
     (out * tg.tensor(projection, device=device)).sum().backward()
     (expected * torch.from_numpy(projection)).sum().backward()
-    for i, (a, b) in enumerate(zip(ours, theirs)):
+    for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
         if b.grad is None and a.grad is None:
             continue
         assert a.grad is not None, f"input {i}: PyTorch has a gradient, tinygradcnn has none"

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
+from ..shapes import conv2d_output_size
 from .launch import threaded
 
 Pair = tuple[int, int]
@@ -35,12 +36,6 @@ Padding = tuple[int, int, int, int]  # top, bottom, left, right
 
 TILE = 256  # output pixels per accumulator tile: 8 channels x 256 x 4 bytes = 8 KiB of L1
 VECTOR = 16  # floats in the widest SIMD register (AVX-512); tiles are rounded up to it
-
-
-def conv2d_output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int,
-                       dilation: int) -> int:
-    """Output length of a convolution along one axis (floor mode)."""
-    return (size + pad_before + pad_after - dilation * (kernel - 1) - 1) // stride + 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,8 +198,8 @@ def _conv_planes_kernel(planes, weights, offsets, bias, block_start, block_size,
 
     One job = (sample, group, block of output channels), over all tiles of output pixels
     in turn. ``weights`` has 7 spare zero rows so that an 8-block may run past the last
-    channel; only the block's real channels are written. ``block_start``/``block_size`` list the blocks of
-    one group (offsets within the group).
+    channel; only the block's real channels are written. ``block_start``/``block_size``
+    list the blocks of one group (offsets within the group).
     """
     N = planes.shape[0]
     O = out.shape[1]

@@ -147,9 +147,11 @@ def _binary_derivatives(op, a, b):
         db = 0.0 if (a == 0 and b >= 0) else a**b * math.log(a) if a > 0 else math.nan
         return da, db
     if op == 5:
-        return (1.0 if a > b else 0.5 if a == b else 0.0), (1.0 if b > a else 0.5 if a == b else 0.0)
+        tie = 0.5 if a == b else 0.0
+        return (1.0 if a > b else tie), (1.0 if b > a else tie)
     if op == 6:
-        return (1.0 if a < b else 0.5 if a == b else 0.0), (1.0 if b < a else 0.5 if a == b else 0.0)
+        tie = 0.5 if a == b else 0.0
+        return (1.0 if a < b else tie), (1.0 if b < a else tie)
     return 0.0, 0.0
 
 
@@ -252,7 +254,8 @@ def _where_kernel(cond, c_strides, a, a_strides, b, b_strides, out, shape):
         b0 = _row_offset(row, shape, b_strides)
         for j in range(inner):
             take_a = cond[c0 + j * c_strides[-1]]
-            out[row * inner + j] = a[a0 + j * a_strides[-1]] if take_a else b[b0 + j * b_strides[-1]]
+            out[row * inner + j] = (a[a0 + j * a_strides[-1]] if take_a
+                                    else b[b0 + j * b_strides[-1]])
 
 
 def _chunks(size: int) -> int:
@@ -263,7 +266,8 @@ def _chunks(size: int) -> int:
 def _out_shape(name: str, *shapes):
     shape = broadcast_shapes(*shapes)
     if shape is None:
-        raise ValueError(f"{name}: shapes {' and '.join(str(tuple(s)) for s in shapes)} do not broadcast")
+        listed = " and ".join(str(tuple(s)) for s in shapes)
+        raise ValueError(f"{name}: shapes {listed} do not broadcast")
     return shape
 
 

@@ -11,20 +11,10 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
+from ..shapes import pool_output_size
 from .launch import threaded
 
 Pair = tuple[int, int]
-
-
-def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int,
-                     ceil_mode: bool) -> int:
-    """PyTorch's pooling output length: with ceil_mode the last window must start inside
-    the input or its left padding."""
-    span = size + 2 * pad - dilation * (kernel - 1) - 1
-    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
-    if ceil_mode and (out - 1) * stride >= size + pad:
-        out -= 1
-    return out
 
 
 def _output_shape(x_shape, kernel_size, stride, padding, dilation, ceil_mode):

@@ -39,6 +39,7 @@ def cat(arrays: list[np.ndarray], axis: int) -> np.ndarray:
 
 def pad(x: np.ndarray, widths: list[tuple[int, int]], value: float) -> np.ndarray:
     """Constant padding: ``widths[d] = (before, after)`` for every axis d."""
-    out = np.full(tuple(s + lo + hi for s, (lo, hi) in zip(x.shape, widths)), value, dtype=x.dtype)
-    out[tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape, widths))] = x
+    shape = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape, widths, strict=True))
+    out = np.full(shape, value, dtype=x.dtype)
+    out[tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape, widths, strict=True))] = x
     return out

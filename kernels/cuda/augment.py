@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import cuda
 
-from ._launch import grid_1d
+from .launch import grid_1d
 
 
 def _on_device(array, dtype):

@@ -30,19 +30,15 @@ import math
 import numpy as np
 from numba import cuda, float32, float64
 
-from ._launch import MAX_BLOCKS, SIMULATOR, TILE, WORK
+from ..shapes import conv2d_output_size
+from .launch import MAX_BLOCKS, SIMULATOR, TILE, WORK
+from .memory import zeros
 
 BLOCK = TILE * WORK
 _FORWARD, _INPUT, _WEIGHT = 0, 1, 2
 
 Pair = tuple[int, int]
 Padding = tuple[int, int, int, int]  # top, bottom, left, right
-
-
-def conv2d_output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int,
-                       dilation: int) -> int:
-    """Output length of a convolution along one axis (floor mode)."""
-    return (size + pad_before + pad_after - dilation * (kernel - 1) - 1) // stride + 1
 
 
 @cuda.jit(device=True, inline=True, cache=True)
@@ -257,8 +253,6 @@ def conv2d_backward_weight(grad_out, x, weight_shape, stride: Pair, padding: Pad
         splits = min(splits, 2)
     grad_w = cuda.device_array((O, Cg, KH, KW), dtype=grad_out.dtype)
     if splits > 1:
-        from .memory import zeros
-
         grad_w = zeros((O, Cg, KH, KW), grad_out.dtype)
     if grad_w.size:
         geo = _geometry(x.shape, weight_shape, (OH, OW), stride, padding, dilation, groups)

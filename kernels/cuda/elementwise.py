@@ -17,7 +17,7 @@ from numba import cuda
 
 from ..broadcast import broadcast_shapes, layout
 from ..opcodes import BINARY, COMPARISONS, UNARY
-from ._launch import flat, grid_1d, strided_offset
+from .launch import flat, grid_1d, strided_offset
 
 _SQRT_2_OVER_PI = 0.7978845608028654
 _INV_SQRT_2 = 0.7071067811865476

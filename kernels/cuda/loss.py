@@ -21,9 +21,9 @@ import math
 import numpy as np
 from numba import cuda, float64
 
-from ._launch import REDUCE_THREADS, flat, grid_1d
 from .elementwise import expand
-from .memory import full
+from .launch import REDUCE_THREADS, flat, grid_1d
+from .memory import astype, full
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -272,8 +272,6 @@ def _cross_entropy_probs_backward_kernel(
 
 
 def _as(array, dtype):
-    from .memory import astype
-
     return astype(array, dtype)
 
 

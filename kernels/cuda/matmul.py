@@ -23,7 +23,7 @@ import numpy as np
 from numba import cuda, float32, float64
 
 from ..broadcast import broadcast_shapes, layout
-from ._launch import TILE, WORK, strided_offset
+from .launch import TILE, WORK, strided_offset
 
 BLOCK = TILE * WORK
 _MAX_GRID_Z = 65535

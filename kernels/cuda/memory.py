@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import cuda
 
-from ._launch import SIMULATOR, flat, grid_1d
+from .launch import SIMULATOR, flat, grid_1d
 
 
 @cuda.jit(cache=True)

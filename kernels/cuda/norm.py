@@ -20,7 +20,7 @@ import math
 
 from numba import cuda, float64
 
-from ._launch import MAX_BLOCKS, REDUCE_THREADS, flat, grid_1d
+from .launch import MAX_BLOCKS, REDUCE_THREADS, flat, grid_1d
 
 
 def _channel_layout(shape: tuple[int, ...]) -> tuple[int, int, int]:

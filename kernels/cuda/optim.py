@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numba import cuda
 
-from ._launch import flat, grid_1d
+from .launch import flat, grid_1d
 
 
 def _placeholder(dtype):

@@ -15,21 +15,11 @@ import math
 import numpy as np
 from numba import cuda
 
-from ._launch import grid_1d
+from ..shapes import pool_output_size
+from .launch import grid_1d
 from .memory import zeros
 
 Pair = tuple[int, int]
-
-
-def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int,
-                     ceil_mode: bool) -> int:
-    """PyTorch's pooling output length: with ceil_mode the last window must start inside
-    the input or its left padding."""
-    span = size + 2 * pad - dilation * (kernel - 1) - 1
-    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
-    if ceil_mode and (out - 1) * stride >= size + pad:
-        out -= 1
-    return out
 
 
 def _output_shape(x_shape, kernel_size, stride, padding, dilation, ceil_mode):

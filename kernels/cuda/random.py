@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numba import cuda
 
-from ._launch import SIMULATOR, flat, grid_1d
+from .launch import SIMULATOR, flat, grid_1d
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -16,7 +16,8 @@ import math
 import numpy as np
 from numba import cuda, float64, int64
 
-from ._launch import MAX_BLOCKS, REDUCE_THREADS
+from .launch import MAX_BLOCKS, REDUCE_THREADS
+from .memory import copy
 
 _OPS = {"sum": 0, "max": 1, "min": 2}
 _WIDTH = REDUCE_THREADS  # threads of a block (BX * BY), a power of two
@@ -134,8 +135,6 @@ def reduce(op: str, x, axes: tuple[int, ...], keepdim: bool = False):
 
     (d0, ..., dn) -> the same shape with the reduced axes set to 1 (``keepdim``) or removed.
     """
-    from .memory import copy
-
     if not axes:
         return copy(x)
     shape = list(x.shape)

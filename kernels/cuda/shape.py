@@ -19,9 +19,9 @@ import numpy as np
 from numba import cuda
 
 from ..broadcast import MAX_DIMS
-from ._launch import flat, grid_1d, pad_dims, strided_offset
 from .elementwise import expand
-from .memory import zeros
+from .launch import flat, grid_1d, pad_dims, strided_offset
+from .memory import astype, zeros
 
 
 def _contiguous_strides(shape) -> tuple[int, ...]:
@@ -209,8 +209,6 @@ def setitem(x, key, value) -> None:
     if not int(np.prod(view_shape, dtype=np.int64)):
         return
     if value.dtype != x.dtype:
-        from .memory import astype
-
         value = astype(value, x.dtype)
     if tuple(value.shape) != tuple(view_shape):
         value = expand(value, tuple(view_shape))

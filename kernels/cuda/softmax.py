@@ -15,7 +15,8 @@ import math
 
 from numba import cuda, float64
 
-from ._launch import flat, grid_1d
+from .launch import flat, grid_1d
+from .memory import astype
 
 
 def _lanes(shape: tuple[int, ...], dim: int) -> tuple[int, int, int]:
@@ -100,8 +101,6 @@ def _forward(x, dim: int, log: bool):
 def _backward(y, grad, dim: int, log: bool):
     outer, size, inner = _lanes(tuple(y.shape), _canonical_dim(y.ndim, dim))
     if grad.dtype != y.dtype:
-        from .memory import astype
-
         grad = astype(grad, y.dtype)
     grad_x = cuda.device_array_like(y)
     if y.size:
