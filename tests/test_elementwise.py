@@ -101,7 +101,8 @@ def test_comparisons_return_bool_tensors_without_grad(device):
     x = tg.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
     for result, expected in [
         (x > 2, [False, False, True]), (x >= 2, [False, True, True]), (x < 2, [True, False, False]),
-        (x <= 2, [True, True, False]), (x == 2, [False, True, False]), (x != 2, [True, False, True]),
+        (x <= 2, [True, True, False]), (x == 2, [False, True, False]),
+        (x != 2, [True, False, True]),
     ]:
         assert result.dtype == np.bool_ and not result.requires_grad
         np.testing.assert_array_equal(result.numpy(), expected)

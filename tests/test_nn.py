@@ -83,6 +83,39 @@ def test_load_state_dict_names_every_problem():
     assert result.unexpected_keys == ["extra.weight"]
 
 
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+def test_a_0d_buffer_keeps_its_shape_through_state_dict_save_and_load(tmp_path, suffix):
+    if suffix == ".safetensors":
+        pytest.importorskip("safetensors")
+    source, target = nn.BatchNorm2d(3), nn.BatchNorm2d(3)
+    source.train()
+    source(tg.randn(4, 3, 2, 2))
+    assert source.num_batches_tracked.shape == ()
+    tg.save(source.state_dict(), tmp_path / f"bn{suffix}")
+    loaded = tg.load(tmp_path / f"bn{suffix}")
+    assert loaded["num_batches_tracked"].shape == ()
+    target.load_state_dict(loaded)
+    assert target.num_batches_tracked.shape == ()
+    assert int(target.num_batches_tracked.item()) == 1
+    tg.save({"model": source.state_dict(), "epoch": 1}, tmp_path / f"checkpoint{suffix}")
+    nested = tg.load(tmp_path / f"checkpoint{suffix}")  # a checkpoint takes the other path
+    assert nested["model"]["num_batches_tracked"].shape == ()
+
+
+def test_calling_a_module_without_forward_is_a_clear_type_error():
+    class Holder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.Linear(2, 2)
+
+    holder = Holder()  # a module that only holds layers is fine until it is called
+    assert len(list(holder.parameters())) == 2
+    with pytest.raises(TypeError, match="Holder cannot be called: it defines no forward"):
+        holder(tg.ones(1, 2))
+    with pytest.raises(TypeError, match="ModuleList cannot be called"):
+        nn.ModuleList([nn.Linear(2, 2)])(tg.ones(1, 2))
+
+
 def test_train_and_eval_reach_every_submodule():
     model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Dropout(0.5)))
     model.eval()

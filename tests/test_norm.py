@@ -4,11 +4,10 @@ gradcheck in training and evaluation, accuracy with a large mean, and errors."""
 import numpy as np
 import pytest
 from conftest import DEVICES
-from helpers import check_gradients, compare_with_torch, tensors, torch_or_skip
+from helpers import check_gradients, compare_with_torch, require_kernels, tensors, torch_or_skip
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import arrays
-from test_softmax import require_kernels
 
 import tinygradcnn as tg
 import tinygradcnn.nn.functional as F

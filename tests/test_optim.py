@@ -182,3 +182,20 @@ def test_l1_penalty_value_and_gradient():
     assert math.isclose(penalty.item(), expected, rel_tol=1e-5)
     penalty.backward()
     np.testing.assert_allclose(layer.weight.grad.numpy(), 0.5 * np.sign(layer.weight.numpy()))
+
+
+def test_optimizer_and_schedule_bases_are_abstract():
+    param = nn.Parameter(tg.zeros(2))
+    with pytest.raises(TypeError, match="abstract"):
+        optim.Optimizer([param], {"lr": 0.1})
+    with pytest.raises(TypeError, match="abstract"):
+        optim.LRScheduler(optim.SGD([param], lr=0.1))
+
+    class HalfEveryEpoch(optim.LRScheduler):
+        def lr_at(self, base_lr, epoch):
+            return base_lr * 0.5**epoch
+
+    optimizer = optim.SGD([param], lr=0.1)
+    schedule = HalfEveryEpoch(optimizer)
+    schedule.step()
+    assert schedule.get_last_lr() == [0.05]

@@ -112,7 +112,8 @@ def test_getitem_with_slices_and_index_arrays_passes_gradcheck(device, data):
     (x,) = tensors(a, device=device)
     np.testing.assert_array_equal(x[key].numpy(), a[key])
     check_gradients(lambda x: x[key], a, device=device)
-    index = data.draw(hnp.arrays(np.int64, st.integers(1, 5), elements=st.integers(0, shape[0] - 1)))
+    index = data.draw(hnp.arrays(np.int64, st.integers(1, 5),
+                                 elements=st.integers(0, shape[0] - 1)))
     np.testing.assert_array_equal(x[index].numpy(), a[index])
     check_gradients(lambda x: x[index], a, device=device)  # repeated indices accumulate
 
@@ -147,7 +148,8 @@ def test_cat_stack_pad_expand_pass_gradcheck(device, data):
 
 
 def test_shape_errors_name_the_op_and_shapes():
-    with pytest.raises(ValueError, match=r"reshape: cannot reshape \(2, 3\) \(6 elements\) into \(4, 2\)"):
+    message = r"reshape: cannot reshape \(2, 3\) \(6 elements\) into \(4, 2\)"
+    with pytest.raises(ValueError, match=message):
         tg.ones(2, 3).reshape(4, 2)
     with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(2, 4\)"):
         tg.cat([tg.ones(2, 3), tg.ones(2, 4)])

@@ -3,23 +3,13 @@
 import numpy as np
 import pytest
 from conftest import DEVICES
-from helpers import check_gradients, compare_with_torch, tensors
+from helpers import check_gradients, compare_with_torch, require_kernels, tensors
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import arrays, small_shapes
 
 import tinygradcnn as tg
 import tinygradcnn.nn.functional as F
-from tinygradcnn.backend import kernels_for
-
-
-def require_kernels(device: str, *names: str) -> None:
-    """Skip (with the reason) when ``device``'s backend does not have these kernels yet."""
-    kernels = kernels_for(device)
-    missing = [name for name in names if not hasattr(kernels, name)]
-    if missing:
-        pytest.skip(f"{device} backend has no {', '.join(missing)} yet")
-
 
 OPS = {"softmax": (F.softmax, "softmax"), "log_softmax": (F.log_softmax, "log_softmax")}
 

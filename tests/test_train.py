@@ -183,10 +183,21 @@ def test_cli_trains_digits_for_one_epoch(tmp_path, capsys):
     assert main(["train", "--epochs", "1", "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "test accuracy" in printed and "confusion matrix" in printed
-    for name in ("weights.npz", "checkpoint.npz", "history.json", "results.json"):
+    for name in ("weights.npz", "checkpoint.npz", "history.json", "results.json",
+                 "confusion_matrix.txt"):
         assert (out / name).exists(), name
     results = json.loads((out / "results.json").read_text())
     assert results["test_accuracy"] > 0.3
+    matrix = np.array(results["confusion_matrix"])
+    assert matrix.shape == (10, 10) and matrix.sum() == len(data.Digits(train=False))
+    assert np.trace(matrix) / matrix.sum() == pytest.approx(results["test_accuracy"])
+    assert results["args"]["image_size"] == 28 and results["args"]["augment"] is True
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    for name in ("learning_curves.png", "confusion_matrix.png"):
+        assert (out / name).stat().st_size > 1000, name
     weights = tg.load(out / "weights.npz")
     assert "features.0.weight" in weights
 

@@ -116,3 +116,15 @@ def test_gaussian_noise_has_the_requested_spread():
 def test_a_crop_larger_than_the_padded_image_is_an_error(batch):
     with pytest.raises(ValueError, match="larger than the padded image"):
         T.RandomCrop(20, padding=2)(batch)
+
+
+def test_a_transform_must_define_apply():
+    with pytest.raises(TypeError, match="abstract"):
+        T.Transform()
+
+    class Invert(T.Transform):
+        def apply(self, images, rng):
+            return 1.0 - images
+
+    images = np.zeros((2, 1, 3, 3), np.float32)
+    assert np.array_equal(Invert()(images), np.ones_like(images))

@@ -6,7 +6,8 @@
 
 `train` ends with the test accuracy and a confusion matrix, and leaves in --out: the final
 weights (weights.npz), a resumable checkpoint (checkpoint.npz), the per-epoch history
-(history.json) and the learning curves (learning_curves.png, when matplotlib is installed).
+(history.json), the results with the confusion matrix (results.json, confusion_matrix.txt)
+and, when matplotlib is installed, learning_curves.png and confusion_matrix.png.
 """
 
 from __future__ import annotations
@@ -30,16 +31,20 @@ from .train import (
     evaluate,
     fit,
     format_confusion_matrix,
+    plot_confusion_matrix,
     predict,
 )
 
 DEFAULT_LR = {"sgd": 0.05, "adam": 2e-3, "adamw": 2e-3}
-# per data set defaults for the options left unset: the small digits set needs more epochs
-# and some dropout to pass 97%; MNIST-sized sets need neither
+# Per data set defaults for the options left unset. The 1,294 training digits are few:
+# LeNet-5 on them as 8x8 images stops at 96.7-97.5% test accuracy (8 seeds), and warping
+# 8x8 images only blurs them. Upscaled to 28x28 and augmented, with some dropout, it reaches
+# 98.0-99.4% (mean 98.7%) in 40 epochs of a few seconds. MNIST-sized sets need neither.
 PRESETS = {
-    "digits": {"epochs": 40, "batch_size": 32, "dropout": 0.2},
-    "mnist": {"epochs": 10, "batch_size": 64, "dropout": 0.0},
-    "fashion-mnist": {"epochs": 10, "batch_size": 64, "dropout": 0.25},
+    "digits": {"epochs": 40, "batch_size": 32, "dropout": 0.2, "image_size": 28,
+               "augment": True},
+    "mnist": {"epochs": 10, "batch_size": 64, "dropout": 0.0, "augment": False},
+    "fashion-mnist": {"epochs": 10, "batch_size": 64, "dropout": 0.25, "augment": False},
 }
 
 
@@ -56,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="folder with the IDX .gz files (default: $TINYGRADCNN_DATA, else "
                             "~/.cache/tinygradcnn, downloading what is missing)")
     train.add_argument("--image-size", type=int, default=None,
-                       help="digits only: upscale the 8x8 images to this size (default 8)")
+                       help="digits only: upscale the 8x8 images to this size (default 28; "
+                            "8 keeps them as they are)")
     train.add_argument("--epochs", type=int, default=None,
                        help="default: 40 for digits, 10 otherwise")
     train.add_argument("--batch-size", type=int, default=None,
@@ -69,8 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--l1", type=float, default=0.0, help="L1 penalty weight")
     train.add_argument("--dropout", type=float, default=None,
                        help="default: 0.2 for digits, 0.25 for fashion-mnist, 0 for mnist")
-    train.add_argument("--augment", action="store_true",
-                       help="random rotation/scale/translation (plus flips for fashion-mnist)")
+    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                       help="random rotation/scale/translation (flips and shifts for "
+                            "fashion-mnist); default: on for digits, off otherwise")
     train.add_argument("--scheduler", default="cosine", choices=["none", "step", "cosine"],
                        help="learning-rate schedule over the epochs")
     train.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE",
@@ -95,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
 def _datasets(args) -> tuple:
     """(train, validation, test) data sets for --data."""
     if args.data == "digits":
-        size = args.image_size or 8
+        size = args.image_size
         train_full, test = data.Digits(train=True, size=size), data.Digits(train=False, size=size)
     else:
         kind = data.MNIST if args.data == "mnist" else data.FashionMNIST
@@ -128,7 +135,7 @@ def train_command(args) -> int:
     started = time.perf_counter()
     manual_seed(args.seed)
     for option, value in PRESETS[args.data].items():
-        if getattr(args, option) is None:
+        if getattr(args, option, None) is None:
             setattr(args, option, value)
     epochs, batch_size = args.epochs, args.batch_size
     out = args.out or os.path.join("runs", f"{args.data}-{args.model}")
@@ -163,24 +170,30 @@ def train_command(args) -> int:
     result = evaluate(model, test_loader, device=args.device)
     predictions, labels = predict(model, test_loader, device=args.device)
     names = getattr(test_set, "classes", None)
+    matrix = confusion_matrix(predictions, labels, 10)
+    table = format_confusion_matrix(matrix, names)
     print(f"\ntest loss {result['loss']:.4f}, test accuracy {100 * result['accuracy']:.2f}% "
           f"({int(round(result['accuracy'] * len(test_set)))}/{len(test_set)})")
     print("confusion matrix (rows: true class, columns: predicted):")
-    print(format_confusion_matrix(confusion_matrix(predictions, labels, 10), names))
+    print(table)
 
     save(model.state_dict(), os.path.join(out, "weights.npz"))
     history.to_json(os.path.join(out, "history.json"))
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump({"test_loss": result["loss"], "test_accuracy": result["accuracy"],
                    "epochs_run": len(history), "seconds": time.perf_counter() - started,
-                   "args": vars(args)}, f, indent=2)
-    written = ["weights.npz", "checkpoint.npz", "history.json", "results.json"]
+                   "confusion_matrix": matrix.tolist(), "args": vars(args)}, f, indent=2)
+    with open(os.path.join(out, "confusion_matrix.txt"), "w") as f:
+        f.write(table + "\n")
+    written = ["weights.npz", "checkpoint.npz", "history.json", "results.json",
+               "confusion_matrix.txt"]
     try:
-        history.plot(os.path.join(out, "learning_curves.png"),
-                     title=f"{args.model} on {args.data}")
-        written.append("learning_curves.png")
+        title = f"{args.model} on {args.data}"
+        history.plot(os.path.join(out, "learning_curves.png"), title=title)
+        plot_confusion_matrix(matrix, os.path.join(out, "confusion_matrix.png"), names, title)
+        written += ["learning_curves.png", "confusion_matrix.png"]
     except ImportError:
-        print("(matplotlib is not installed: no learning-curve plot)")
+        print("(matplotlib is not installed: no learning-curve or confusion-matrix plots)")
     print(f"wrote {', '.join(written)} to {out}/ in {time.perf_counter() - started:.1f}s")
     return 0
 
@@ -193,8 +206,16 @@ def summary_command(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m tinygradcnn` and the `tinygradcnn` script."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command == "train":
+        if args.device == "cuda":
+            from . import cuda
+
+            try:
+                cuda.require()
+            except RuntimeError as err:  # before any data is read: a message, no traceback
+                parser.error(f"--device cuda: {err}")
         return train_command(args)
     return summary_command(args)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -177,7 +178,7 @@ def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
         input_grads = ctx.function.backward(ctx, grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
-        for parent, parent_grad in zip(ctx.parents, input_grads):
+        for parent, parent_grad in zip(ctx.parents, input_grads, strict=True):
             if parent is None or parent_grad is None or not parent.requires_grad:
                 continue
             parent_grad = sum_to_shape(ctx.kernels, parent_grad, parent.shape)

@@ -26,7 +26,8 @@ def _make(array, requires_grad: bool) -> Tensor:
 def full(size, fill_value, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``."""
     if dtype is None:
-        dtype = int64 if isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float) else float32
+        integral = isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float)
+        dtype = int64 if integral else float32
     kernels = kernels_for(normalize_device(device))
     return _make(kernels.full(tuple(size), fill_value, _to_dtype(dtype)), requires_grad)
 
@@ -62,14 +63,16 @@ def full_like(input: Tensor, fill_value, dtype=None, requires_grad: bool = False
     return full(input.shape, fill_value, dtype or input.dtype, input.device, requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, device="cpu", requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, device="cpu",
+           requires_grad: bool = False) -> Tensor:
     """``start, start + step, ...`` below ``end``; ``arange(5)`` is 0..4 (int64)."""
     if end is None:
         start, end = 0, start
     if step == 0:
         raise ValueError("arange: step must be non-zero")
     if dtype is None:
-        dtype = int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else float32
+        integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = int64 if integral else float32
     kernels = kernels_for(normalize_device(device))
     return _make(kernels.arange(start, end, step, _to_dtype(dtype)), requires_grad)
 
@@ -89,7 +92,9 @@ def randn(*size, dtype=float32, device="cpu", requires_grad: bool = False) -> Te
 def randint(low: int, high: int, size, device="cpu") -> Tensor:
     """Integers uniform in [low, high) of ``size`` (int64); reproducible under ``manual_seed``."""
     uniform = rand(*size, dtype=np.float64, device=device)
-    return (uniform * (high - low) + low).to(int64) if uniform.numel() else zeros(*size, dtype=int64)
+    if not uniform.numel():
+        return zeros(*size, dtype=int64)
+    return (uniform * (high - low) + low).to(int64)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

@@ -17,6 +17,7 @@ Each update is one fused in-place kernel per parameter (`kernels/<device>/optim.
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -27,7 +28,7 @@ from .backend import kernels_for
 from .tensor import Tensor
 
 
-class Optimizer:
+class Optimizer(abc.ABC):
     """Base class: holds `param_groups` (dicts with "params" and hyper-parameters) and a
     per-parameter `state`. Subclasses implement `_update(param, grad, group, state)`.
 
@@ -86,8 +87,10 @@ class Optimizer:
                                      f"{param.dtype}")
                 self._update(param, grad, group, self.state.setdefault(id(param), {}))
 
+    @abc.abstractmethod
     def _update(self, param: Tensor, grad, group: dict, state: dict) -> None:
-        raise NotImplementedError
+        """Update `param.data` in place from `grad`, the group's hyper-parameters and the
+        parameter's `state` (a dict the subclass fills on the first step)."""
 
     # -- saving and restoring ---------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -270,7 +273,7 @@ def l1_penalty(params, weight: float) -> Tensor:
 # --------------------------------------------------------------------------- schedules
 
 
-class LRScheduler:
+class LRScheduler(abc.ABC):
     """Base class: sets each group's lr from its initial lr and the epoch count. Call
     `scheduler.step()` once per epoch, after the optimizer's steps."""
 
@@ -282,8 +285,9 @@ class LRScheduler:
         self.last_epoch = last_epoch
         self.step()
 
+    @abc.abstractmethod
     def lr_at(self, base_lr: float, epoch: int) -> float:
-        raise NotImplementedError
+        """The learning rate of a group whose initial lr is `base_lr`, at `epoch`."""
 
     def step(self) -> None:
         self.last_epoch += 1

@@ -31,7 +31,7 @@ def _encode(obj: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, Tensor):
         obj = obj.numpy()
     if isinstance(obj, np.ndarray):
-        arrays[path] = np.ascontiguousarray(obj)
+        arrays[path] = np.asarray(obj, order="C")  # not ascontiguousarray: 0-d stays 0-d
         return {"__array__": path}
     if isinstance(obj, np.generic):
         return obj.item()
@@ -73,8 +73,8 @@ def _flatten(obj: Any) -> tuple[dict[str, np.ndarray], str | None]:
         for key, value in obj.items()
     ):
         for key, value in obj.items():
-            arrays[key] = np.ascontiguousarray(value.numpy() if isinstance(value, Tensor)
-                                               else value)
+            arrays[key] = np.asarray(value.numpy() if isinstance(value, Tensor) else value,
+                                     order="C")
         return arrays, None
     structure = _encode(obj, "", arrays)
     return arrays, json.dumps(structure)

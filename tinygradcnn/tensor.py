@@ -242,7 +242,8 @@ class Tensor:
 
     def _inplace_binary(self, op: str, other, name: str) -> Tensor:
         self._check_inplace(name)
-        other = other.data if isinstance(other, Tensor) else self.kernels.full((), other, self.dtype)
+        other = (other.data if isinstance(other, Tensor)
+                 else self.kernels.full((), other, self.dtype))
         self.kernels.binary(op, self.data, other, out=self.data)
         return self
 
@@ -262,7 +263,8 @@ class Tensor:
         from .ops.shape import normalize_index
 
         self._check_inplace("__setitem__")
-        value = value.data if isinstance(value, Tensor) else self.kernels.full((), value, self.dtype)
+        value = (value.data if isinstance(value, Tensor)
+                 else self.kernels.full((), value, self.dtype))
         self.kernels.setitem(self.data, normalize_index(key, self.shape, self.device), value)
 
     # -- printing ----------------------------------------------------------------------

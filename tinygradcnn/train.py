@@ -556,3 +556,37 @@ def format_confusion_matrix(matrix: np.ndarray, class_names=None) -> str:
     for name, row in zip(names, matrix, strict=True):
         lines.append(name.ljust(label_width) + "".join(str(v).rjust(width) for v in row))
     return "\n".join(lines)
+
+
+def plot_confusion_matrix(matrix: np.ndarray, path: str | os.PathLike | None = None,
+                          class_names=None, title: str | None = None):
+    """Draw the (C, C) confusion matrix as a heat map with the counts written in the cells
+    (rows: true class, columns: predicted); saved to `path` if given. Needs matplotlib.
+    Returns the matplotlib Figure."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as err:
+        raise ImportError("plot_confusion_matrix needs matplotlib: "
+                          "pip install 'tinygradcnn[plot]'") from err
+    n = matrix.shape[0]
+    names = [str(name) for name in (class_names or range(n))]
+    figure = Figure(figsize=(1.2 + 0.55 * n, 1.0 + 0.5 * n), layout="constrained")
+    axes = figure.subplots()
+    # colour by the share of each true class, so a rare class's mistakes still show
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    for row in range(n):
+        for column in range(n):
+            if matrix[row, column]:
+                axes.text(column, row, str(matrix[row, column]), ha="center", va="center",
+                          fontsize=8, color="white" if shares[row, column] > 0.5 else "black")
+    axes.set_xticks(range(n), names, rotation=45 if max(map(len, names)) > 2 else 0,
+                    ha="right" if max(map(len, names)) > 2 else "center")
+    axes.set_yticks(range(n), names)
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("true class")
+    accuracy = np.trace(matrix) / max(matrix.sum(), 1)
+    axes.set_title(f"{title + ': ' if title else ''}accuracy {100 * accuracy:.2f}%", fontsize=10)
+    if path is not None:
+        figure.savefig(path, dpi=120)
+    return figure

@@ -70,8 +70,8 @@ class ArrayDataset:
             )
         if scale is None:
             scale = 255.0 if images.dtype == np.uint8 else 1.0
-        self.images = np.ascontiguousarray(images)
-        self.labels = np.ascontiguousarray(labels, dtype=np.int64)
+        self.images = np.asarray(images, order="C")
+        self.labels = np.asarray(labels, dtype=np.int64, order="C")
         self.scale = float(scale)
         self.classes = list(classes) if classes is not None else None
 

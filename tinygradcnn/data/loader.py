@@ -153,8 +153,8 @@ class DataLoader:
             images, labels = self.dataset[indices]
             if self.transform is not None:
                 images = self.transform(images, seed=derive_seed(seed, epoch, number + 1))
-            yield (Tensor(np.ascontiguousarray(images, dtype=np.float32), device=self.device),
-                   Tensor(np.ascontiguousarray(labels, dtype=np.int64), device=self.device))
+            yield (Tensor(np.asarray(images, np.float32, order="C"), device=self.device),
+                   Tensor(np.asarray(labels, np.int64, order="C"), device=self.device))
 
     def __repr__(self) -> str:
         return (f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, "

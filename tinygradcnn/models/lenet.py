@@ -58,7 +58,7 @@ class LeNet5(nn.Module):
 
 
 class FashionCNN(nn.Module):
-    """A small CNN for Fashion-MNIST (~0.2M parameters):
+    """A small CNN for Fashion-MNIST (431k parameters at width 32, 209k at width 16):
     [conv 32@3x3 -> BN -> ReLU] x2 -> max pool -> [conv 64@3x3 -> BN -> ReLU] x1 -> max pool
     -> dropout -> 64*7*7 -> 128 -> ReLU -> dropout -> num_classes.
     (N, in_channels, 28, 28) -> (N, num_classes) logits; `input_size` must be divisible by 4.

@@ -88,4 +88,5 @@ class ModuleList(Module):
             self.add_module(str(position), item)
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleList has no forward(): iterate over it instead")
+        raise TypeError("ModuleList cannot be called: it has no forward(); iterate over it "
+                        "(for layer in layers: x = layer(x)) or use Sequential")

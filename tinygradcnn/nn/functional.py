@@ -1,4 +1,5 @@
-"""The functional interface, imported as ``F``: every op a layer is built from, by PyTorch's names."""
+"""The functional interface, imported as ``F``: every op a layer is built from, by PyTorch's
+names."""
 
 from tinygradcnn.ops.activation import elu, gelu, leaky_relu, relu, sigmoid, silu, tanh  # noqa: F401
 from tinygradcnn.ops.conv import conv1d, conv2d  # noqa: F401

@@ -20,7 +20,7 @@ from ..tensor import Tensor
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
     with no_grad():
-        tensor.copy_(np.ascontiguousarray(values, dtype=tensor.dtype))
+        tensor.copy_(np.asarray(values, dtype=tensor.dtype, order="C"))  # 0-d stays 0-d
     return tensor
 
 

@@ -60,7 +60,9 @@ class Module:
 
     # -- calling ----------------------------------------------------------------------
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+        """The computation of the layer; every subclass that is called defines it."""
+        raise TypeError(f"{type(self).__name__} cannot be called: it defines no forward(); "
+                        f"give {type(self).__name__} a forward(self, ...) method")
 
     def __call__(self, *args, **kwargs):
         output = self.forward(*args, **kwargs)
@@ -310,7 +312,8 @@ class Module:
                 if name in state_dict:
                     value = state_dict[name]
                     value = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
-                    target.copy_(np.ascontiguousarray(value, dtype=target.dtype))
+                    # asarray keeps a 0-d buffer (num_batches_tracked) 0-d
+                    target.copy_(np.asarray(value, dtype=target.dtype, order="C"))
         return IncompatibleKeys(missing, unexpected)
 
     def num_parameters(self, trainable_only: bool = False) -> int:

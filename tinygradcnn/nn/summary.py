@@ -24,10 +24,22 @@ def summary(
 
     The pass runs in eval mode without gradients, so batch-norm statistics are untouched.
 
-        >>> tg.summary(LeNet5(), (1, 28, 28))       # doctest: +SKIP
-        Layer (type)            Output Shape        Param #
-        features.0 (Conv2d)     [-1, 6, 28, 28]         156
-        ...
+        >>> model = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2))
+        >>> _ = summary(model, (1, 28, 28))
+        Sequential summary, input (1, 28, 28)
+        =========================================
+        Layer (type)   Output Shape       Param #
+        =========================================
+        0 (Conv2d)     [-1, 6, 24, 24]        156
+        1 (ReLU)       [-1, 6, 24, 24]          0
+        2 (MaxPool2d)  [-1, 6, 12, 12]          0
+        =========================================
+        Total params: 156
+        Trainable params: 156
+        Non-trainable params: 0
+        Output shape: [1, 6, 12, 12]
+        Parameter memory: 0.00 MiB (float32)
+        =========================================
     """
     rows: list[tuple[str, str, str]] = []
     handles = []

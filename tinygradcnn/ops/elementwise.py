@@ -33,7 +33,8 @@ def _dtype_of(a, b) -> np.dtype:
 def operands(name: str, a, b) -> tuple[Tensor, Tensor]:
     """Both operands as tensors of one dtype on one device (Python numbers become 0-d)."""
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        raise TypeError(f"{name}: expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
+        raise TypeError(f"{name}: expected at least one Tensor, got {type(a).__name__} and "
+                        f"{type(b).__name__}")
     for value in (a, b):
         if not isinstance(value, (Tensor, int, float, bool, np.number, np.ndarray)):
             raise TypeError(f"{name}: unsupported operand type {type(value).__name__}")

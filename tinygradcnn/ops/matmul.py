@@ -33,7 +33,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 
     a, b = operands("matmul", input, other)
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} "
+                         f"and {b.shape}")
     a2 = a.reshape(1, -1) if a.ndim == 1 else a
     b2 = b.reshape(-1, 1) if b.ndim == 1 else b
     if a2.shape[-1] != b2.shape[-2]:

@@ -63,16 +63,6 @@ class AdaptiveAvgPool2d(Function):
         return ctx.kernels.adaptive_avg_pool2d_backward(grad, ctx.input_shape)
 
 
-def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
-                     ceil_mode: bool) -> int:
-    """Output length of a pooling window along one axis, as PyTorch computes it."""
-    span = size + 2 * padding - dilation * (kernel - 1) - 1
-    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
-    if ceil_mode and (out - 1) * stride >= size + padding:
-        out -= 1  # the last window would start in the right padding
-    return out
-
-
 def _int_pair(op: str, name: str, value, minimum: int) -> Pair:
     values = (value, value) if isinstance(value, int) else value
     if not isinstance(values, (tuple, list)) or len(values) != 2 or not all(

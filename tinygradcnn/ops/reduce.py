@@ -107,7 +107,8 @@ def std(input: Tensor, dim=None, keepdim: bool = False, *, correction: int = 1, 
 def _extreme(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
     axes = normalize_dims(op, dim, input.ndim)
     if any(input.shape[a] == 0 for a in axes) or (input.numel() == 0 and dim is None):
-        raise ValueError(f"{op}: cannot reduce an empty dimension of a tensor of shape {input.shape}")
+        raise ValueError(f"{op}: cannot reduce an empty dimension of a tensor of shape "
+                         f"{input.shape}")
     return Extreme.apply(input, op=op, axes=axes, keepdim=keepdim)
 
 

@@ -47,10 +47,12 @@ def reshape(input: Tensor, *shape) -> Tensor:
         raise ValueError(f"reshape: only one dimension can be -1, got {tuple(shape)}")
     if -1 in shape:
         if known == 0 or input.numel() % known:
-            raise ValueError(f"reshape: cannot reshape {input.shape} ({input.numel()} elements) into {tuple(shape)}")
+            raise ValueError(f"reshape: cannot reshape {input.shape} ({input.numel()} elements) "
+                             f"into {tuple(shape)}")
         shape[shape.index(-1)] = input.numel() // known
     if int(np.prod(shape)) != input.numel():
-        raise ValueError(f"reshape: cannot reshape {input.shape} ({input.numel()} elements) into {tuple(shape)}")
+        raise ValueError(f"reshape: cannot reshape {input.shape} ({input.numel()} elements) "
+                         f"into {tuple(shape)}")
     if tuple(shape) == input.shape:
         return input
     return Reshape.apply(input, shape=tuple(shape))
@@ -133,7 +135,8 @@ def expand(input: Tensor, *sizes) -> Tensor:
     lead = len(sizes) - input.ndim
     if lead < 0:
         raise ValueError(f"expand: cannot expand {input.shape} to fewer dims {sizes}")
-    shape = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    shape = tuple(input.shape[i - lead] if s == -1 and i >= lead else s
+                  for i, s in enumerate(sizes))
     if broadcast_shapes(input.shape, shape) != shape:
         raise ValueError(f"expand: cannot expand shape {input.shape} to {sizes}")
     return Expand.apply(input, shape=shape)
@@ -188,7 +191,7 @@ class Cat(Function):
     @staticmethod
     def backward(ctx, grad):
         grads, start = [], 0
-        for size, needed in zip(ctx.sizes, ctx.needs_input_grad):
+        for size, needed in zip(ctx.sizes, ctx.needs_input_grad, strict=True):
             key = (slice(None),) * ctx.axis + (slice(start, start + size),)
             grads.append(ctx.kernels.getitem(grad, key) if needed else None)
             start += size
@@ -204,7 +207,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     axis = _axis("cat", dim, first.ndim)
     for i, t in enumerate(tensors):
         if t.ndim != first.ndim or any(
-            a != b for j, (a, b) in enumerate(zip(t.shape, first.shape)) if j != axis
+            a != b for j, (a, b) in enumerate(zip(t.shape, first.shape, strict=True)) if j != axis
         ):
             raise ValueError(
                 f"cat: tensor {i} has shape {t.shape}, which does not match {first.shape} "
@@ -221,7 +224,8 @@ def stack(tensors, dim: int = 0) -> Tensor:
         raise ValueError("stack: expected a non-empty list of tensors")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has {tensors[0].shape}")
+            raise ValueError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has "
+                             f"{tensors[0].shape}")
     return cat([unsqueeze(t, dim) for t in tensors], dim=_axis("stack", dim, tensors[0].ndim + 1))
 
 
@@ -230,7 +234,7 @@ class Pad(Function):
 
     @staticmethod
     def forward(ctx, x, *, widths, value):
-        ctx.window = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape, widths))
+        ctx.window = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape, widths, strict=True))
         return ctx.kernels.pad(x, widths, value)
 
     @staticmethod
