@@ -4,7 +4,8 @@
     python benchmarks/bench_cpu.py --cold     # a fresh, empty NUMBA_CACHE_DIR: compile time shows
 
 Prints, per case, the median time of tinygradcnn and of PyTorch (same thread count) and
-their ratio (> 1: we are slower), then LeNet-5 training throughput in images/s. The
+their ratio (> 1: we are slower), then LeNet-5 training throughput in images/s. Without
+PyTorch installed the table has our column only. The
 ``first call`` column is the first call of each case in this process: with ``--cold`` it
 includes Numba's compile time, warm it is the cache load. Measurements alternate between
 the two libraries round by round, so background load hits both alike.
@@ -13,8 +14,8 @@ the two libraries round by round, so background load hits both alike.
 from __future__ import annotations
 
 import argparse
+import math
 import os
-import sys
 import tempfile
 import time
 
@@ -35,10 +36,10 @@ import tinygradcnn.nn.functional as F  # noqa: E402
 try:
     import torch
     import torch.nn.functional as TF
-except ImportError:  # pragma: no cover
-    sys.exit("this benchmark compares with PyTorch: pip install torch")
 
-torch.set_num_threads(numba.get_num_threads())
+    torch.set_num_threads(numba.get_num_threads())
+except ImportError:  # our column only
+    torch = TF = None
 
 
 def timed(fn) -> float:
@@ -48,7 +49,9 @@ def timed(fn) -> float:
 
 
 def compare(ours, theirs, rounds: int) -> tuple[float, float, float]:
-    """(first call of ours, median of ours, median of theirs), in seconds."""
+    """(first call of ours, median of ours, median of theirs), in seconds; theirs is NaN
+    without PyTorch."""
+    theirs = theirs or (lambda: None)
     first = timed(ours)
     timed(theirs)
     for _ in range(2):
@@ -58,7 +61,12 @@ def compare(ours, theirs, rounds: int) -> tuple[float, float, float]:
     for _ in range(rounds):
         mine.append(timed(ours))
         other.append(timed(theirs))
-    return first, float(np.median(mine)), float(np.median(other))
+    return first, float(np.median(mine)), float(np.median(other)) if torch else math.nan
+
+
+def pair(make_ours, make_theirs):
+    """(ours, theirs) step functions; theirs is None without PyTorch."""
+    return make_ours(), (make_theirs() if torch else None)
 
 
 def conv_case(x_shape, w_shape, padding=0, groups=1, backward=False):
@@ -66,52 +74,45 @@ def conv_case(x_shape, w_shape, padding=0, groups=1, backward=False):
     x = rng.standard_normal(x_shape).astype(np.float32)
     w = rng.standard_normal(w_shape).astype(np.float32) * 0.1
     b = rng.standard_normal(w_shape[0]).astype(np.float32)
-    tx, tw, tb = (tg.tensor(a, requires_grad=backward) for a in (x, w, b))
-    px, pw, pb = (torch.tensor(a, requires_grad=backward) for a in (x, w, b))
-    out_shape = TF.conv2d(px, pw, pb, padding=padding, groups=groups).shape
-    grad = rng.standard_normal(tuple(out_shape)).astype(np.float32)
-    tgrad, pgrad = tg.tensor(grad), torch.tensor(grad)
-    if not backward:
-        def ours():
-            with tg.no_grad():
-                F.conv2d(tx, tw, tb, padding=padding, groups=groups)
+    with tg.no_grad():
+        out_shape = F.conv2d(tg.tensor(x), tg.tensor(w), padding=padding, groups=groups).shape
+    grad = rng.standard_normal(out_shape).astype(np.float32)
 
-        def theirs():
-            with torch.no_grad():
-                TF.conv2d(px, pw, pb, padding=padding, groups=groups)
-    else:
-        def ours():
+    def make(lib, functional, grad_mode):
+        tx, tw, tb = (lib.tensor(a, requires_grad=backward) for a in (x, w, b))
+        g = lib.tensor(grad)
+
+        def run():
+            if not backward:
+                with grad_mode():
+                    functional.conv2d(tx, tw, tb, padding=padding, groups=groups)
+                return
             tx.grad = tw.grad = tb.grad = None
-            F.conv2d(tx, tw, tb, padding=padding, groups=groups).backward(tgrad)
+            functional.conv2d(tx, tw, tb, padding=padding, groups=groups).backward(g)
 
-        def theirs():
-            px.grad = pw.grad = pb.grad = None
-            TF.conv2d(px, pw, pb, padding=padding, groups=groups).backward(pgrad)
-    return ours, theirs
+        return run
+
+    return pair(lambda: make(tg, F, tg.no_grad), lambda: make(torch, TF, torch.no_grad))
 
 
 def pool_case(shape, backward=False):
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    tx, px = tg.tensor(x, requires_grad=backward), torch.tensor(x, requires_grad=backward)
     grad = np.ones((shape[0], shape[1], shape[2] // 2, shape[3] // 2), np.float32)
-    tgrad, pgrad = tg.tensor(grad), torch.tensor(grad)
-    if not backward:
-        def ours():
-            with tg.no_grad():
-                F.max_pool2d(tx, 2)
 
-        def theirs():
-            with torch.no_grad():
-                TF.max_pool2d(px, 2)
-    else:
-        def ours():
+    def make(lib, functional, grad_mode):
+        tx, g = lib.tensor(x, requires_grad=backward), lib.tensor(grad)
+
+        def run():
+            if not backward:
+                with grad_mode():
+                    functional.max_pool2d(tx, 2)
+                return
             tx.grad = None
-            F.max_pool2d(tx, 2).backward(tgrad)
+            functional.max_pool2d(tx, 2).backward(g)
 
-        def theirs():
-            px.grad = None
-            TF.max_pool2d(px, 2).backward(pgrad)
-    return ours, theirs
+        return run
+
+    return pair(lambda: make(tg, F, tg.no_grad), lambda: make(torch, TF, torch.no_grad))
 
 
 CASES = [
@@ -158,9 +159,10 @@ def lenet_step(lib):
 
 
 def main() -> None:
+    torch_info = (f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch
+                  else "torch not installed (our column only)")
     print(f"numba {numba.__version__} ({numba.get_num_threads()} threads, "
-          f"{numba.config.THREADING_LAYER} threading layer), "
-          f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+          f"{numba.config.THREADING_LAYER} threading layer), {torch_info}, "
           f"cache: {'cold ' + os.environ['NUMBA_CACHE_DIR'] if args.cold else 'warm'}")
     header = (f"{'case':50s} {'pass':8s} {'first call':>11s} {'ours':>9s} {'torch':>9s} "
               f"{'ratio':>6s}")
@@ -174,12 +176,15 @@ def main() -> None:
                   f"{mine * 1e3:7.3f}ms {other * 1e3:7.3f}ms {mine / other:6.2f}")
     if args.skip_lenet:
         return
-    ours, theirs = lenet_step("tinygradcnn"), lenet_step("torch")
+    ours, theirs = pair(lambda: lenet_step("tinygradcnn"), lambda: lenet_step("torch"))
     first, mine, other = compare(ours, theirs, max(args.rounds, 30))
     print()
-    print(f"LeNet-5 training step, batch 64: tinygradcnn {64 / mine:8.0f} images/s "
-          f"({mine * 1e3:.2f} ms/step), PyTorch {64 / other:8.0f} images/s "
-          f"({other * 1e3:.2f} ms/step), ratio {other / mine:.2f}x of PyTorch's throughput")
+    line = (f"LeNet-5 training step, batch 64: tinygradcnn {64 / mine:8.0f} images/s "
+            f"({mine * 1e3:.2f} ms/step)")
+    if torch:
+        line += (f", PyTorch {64 / other:8.0f} images/s ({other * 1e3:.2f} ms/step), "
+                 f"ratio {other / mine:.2f}x of PyTorch's throughput")
+    print(line)
     print(f"LeNet-5 first step (includes {'compilation' if args.cold else 'cache load'}): "
           f"{first:.2f} s")
 
