@@ -8,7 +8,7 @@ their ratio (> 1: we are slower), then LeNet-5 training throughput in images/s. 
 PyTorch installed the table has our column only. The
 ``first call`` column is the first call of each case in this process: with ``--cold`` it
 includes Numba's compile time, warm it is the cache load. Measurements alternate between
-the two libraries round by round, so background load hits both alike.
+the two libraries in blocks of rounds, so background load hits both alike.
 """
 
 from __future__ import annotations
@@ -50,17 +50,22 @@ def timed(fn) -> float:
 
 def compare(ours, theirs, rounds: int) -> tuple[float, float, float]:
     """(first call of ours, median of ours, median of theirs), in seconds; theirs is NaN
-    without PyTorch."""
+    without PyTorch.
+
+    The libraries take turns in blocks of a few rounds, so background load hits both alike,
+    with a pause at each switch: PyTorch's OpenMP workers spin for a while after each call,
+    and a Numba kernel started meanwhile would share the cores with them.
+    """
     theirs = theirs or (lambda: None)
     first = timed(ours)
     timed(theirs)
-    for _ in range(2):
-        ours()
-        theirs()
     mine, other = [], []
-    for _ in range(rounds):
-        mine.append(timed(ours))
-        other.append(timed(theirs))
+    block = 5
+    for start in range(0, rounds, block):
+        for fn, times in ((ours, mine), (theirs, other)):
+            time.sleep(0.05)
+            fn()  # warm-up after the pause
+            times.extend(timed(fn) for _ in range(min(block, rounds - start)))
     return first, float(np.median(mine)), float(np.median(other)) if torch else math.nan
 
 

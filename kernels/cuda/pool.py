@@ -202,6 +202,12 @@ def avg_pool2d_backward(grad_out, input_shape, kernel_size: Pair, stride: Pair, 
 # Adaptive average pooling: window i covers [floor(i * H / OH), ceil((i + 1) * H / OH))
 
 
+@cuda.jit(device=True, inline=True, cache=True)
+def _adaptive_window(i, size, out_size):
+    """``[start, stop)`` of window ``i`` of ``out_size`` near-equal windows over ``size``."""
+    return i * size // out_size, -(-(i + 1) * size // out_size)
+
+
 @cuda.jit(cache=True)
 def _adaptive_avg_pool_kernel(x, out):
     """One thread per output pixel: the mean of its near-equal window."""
@@ -211,10 +217,8 @@ def _adaptive_avg_pool_kernel(x, out):
     for k in range(start, out.size, stride):
         plane, oh, ow = _unravel(k, OH, OW)
         n, c = plane // C, plane % C
-        h0 = oh * H // OH
-        h1 = -(-(oh + 1) * H // OH)
-        w0 = ow * W // OW
-        w1 = -(-(ow + 1) * W // OW)
+        h0, h1 = _adaptive_window(oh, H, OH)
+        w0, w1 = _adaptive_window(ow, W, OW)
         total = x[n, c, h0, w0] * 0
         for h in range(h0, h1):
             for w in range(w0, w1):
@@ -240,10 +244,8 @@ def _adaptive_avg_pool_backward_kernel(grad_out, grad_x):
     for k in range(start, grad_out.size, stride):
         plane, oh, ow = _unravel(k, OH, OW)
         n, c = plane // C, plane % C
-        h0 = oh * H // OH
-        h1 = -(-(oh + 1) * H // OH)
-        w0 = ow * W // OW
-        w1 = -(-(ow + 1) * W // OW)
+        h0, h1 = _adaptive_window(oh, H, OH)
+        w0, w1 = _adaptive_window(ow, W, OW)
         share = grad_out[n, c, oh, ow] / ((h1 - h0) * (w1 - w0))
         for h in range(h0, h1):
             for w in range(w0, w1):
