@@ -20,7 +20,7 @@ term too), and by ``M`` for probability targets. The gradient with respect to th
 """
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from .launch import threaded
 from .softmax import _exp_nonpositive  # shared jitted helper: exp of x <= 0, vectorisable
@@ -28,6 +28,19 @@ from .softmax import _exp_nonpositive  # shared jitted helper: exp of x <= 0, ve
 Array = np.ndarray
 
 REDUCTIONS = ("none", "mean", "sum")
+
+
+@njit(cache=True, inline="always")
+def _log_normaliser(x, base, classes, inner):
+    """``log(sum_c exp(x[base + c * inner]))`` of one sample's scores, computed around their
+    maximum so that no exponential overflows."""
+    peak = x[base]
+    for c in range(1, classes):
+        peak = max(peak, x[base + c * inner])
+    total = 0.0
+    for c in range(classes):
+        total += _exp_nonpositive(x[base + c * inner] - peak)
+    return peak + np.log(total)
 
 
 def _class_layout(shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -93,13 +106,7 @@ def _cross_entropy_forward_kernel(
     for s in prange(target.shape[0]):
         n = s // inner
         base = n * classes * inner + (s - n * inner)
-        peak = x[base]
-        for c in range(1, classes):
-            peak = max(peak, x[base + c * inner])
-        total = 0.0
-        for c in range(classes):
-            total += _exp_nonpositive(x[base + c * inner] - peak)
-        shift = peak + np.log(total)
+        shift = _log_normaliser(x, base, classes, inner)
         smooth = 0.0
         for c in range(classes):
             k = base + c * inner
@@ -208,14 +215,7 @@ def _cross_entropy_probs_forward_kernel(x, target, weight, smoothing, classes, i
     for s in prange(losses.shape[0]):
         n = s // inner
         base = n * classes * inner + (s - n * inner)
-        peak = x[base]
-        for c in range(1, classes):
-            if x[base + c * inner] > peak:
-                peak = x[base + c * inner]
-        total = 0.0
-        for c in range(classes):
-            total += np.exp(x[base + c * inner] - peak)
-        shift = peak + np.log(total)
+        shift = _log_normaliser(x, base, classes, inner)
         loss = 0.0
         for c in range(classes):
             k = base + c * inner

@@ -101,6 +101,19 @@ def _grad_args(grad, reduction: str):
 
 
 @cuda.jit(device=True, inline=True, cache=True)
+def _log_normaliser(x, base, classes, inner):
+    """``log(sum_c exp(x[base + c * inner]))`` of one sample's scores, computed around their
+    maximum so that no exponential overflows."""
+    peak = x[base]
+    for c in range(1, classes):
+        peak = max(peak, x[base + c * inner])
+    total = float64(0.0)
+    for c in range(classes):
+        total += math.exp(x[base + c * inner] - peak)
+    return peak + math.log(total)
+
+
+@cuda.jit(device=True, inline=True, cache=True)
 def _scale(divisor, mean):
     d = divisor[0]
     return 1.0 / d if mean and d != 0 else 1.0
@@ -121,14 +134,7 @@ def _cross_entropy_forward_kernel(
     for s in range(start, target.size, stride):
         n = s // inner
         base = n * classes * inner + (s - n * inner)
-        peak = x[base]
-        for c in range(1, classes):
-            if x[base + c * inner] > peak:
-                peak = x[base + c * inner]
-        total = float64(0.0)
-        for c in range(classes):
-            total += math.exp(x[base + c * inner] - peak)
-        shift = peak + math.log(total)
+        shift = _log_normaliser(x, base, classes, inner)
         smooth = float64(0.0)
         for c in range(classes):
             k = base + c * inner
@@ -228,14 +234,7 @@ def _cross_entropy_probs_forward_kernel(x, target, weight, weighted, smoothing, 
     for s in range(start, losses.size, stride):
         n = s // inner
         base = n * classes * inner + (s - n * inner)
-        peak = x[base]
-        for c in range(1, classes):
-            if x[base + c * inner] > peak:
-                peak = x[base + c * inner]
-        total = float64(0.0)
-        for c in range(classes):
-            total += math.exp(x[base + c * inner] - peak)
-        shift = peak + math.log(total)
+        shift = _log_normaliser(x, base, classes, inner)
         loss = float64(0.0)
         for c in range(classes):
             k = base + c * inner
