@@ -33,6 +33,7 @@ def _cpu_kernels() -> ModuleType:
     from tinygradcnn.kernels import cpu
 
     _limit_blas_threads()
+    _keep_freed_memory()
     return cpu
 
 
@@ -48,3 +49,31 @@ def _limit_blas_threads() -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(threads, user_api="blas")
+
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc's malloc reuse freed activation-sized blocks instead of returning them.
+
+    By default a block over 128 KiB gets fresh pages from the kernel (mmap) and goes back on
+    free, and every first touch of a fresh page is a page fault that zero-fills it. A training
+    step frees and re-allocates the same few megabytes of activations and gradients each
+    time, so it paid those faults on every step: on 2 cores a LeNet-5 step took 8.7 ms
+    instead of 4.4-5 ms. Blocks up to 256 MiB now come from the heap, which keeps up to
+    1 GiB of freed memory for reuse (the process's peak stays the same).
+    ``TINYGRADCNN_KEEP_MEMORY=0`` leaves malloc alone; other C libraries are left alone.
+    """
+    if os.environ.get("TINYGRADCNN_KEEP_MEMORY", "1") == "0":
+        return
+    import ctypes
+    import ctypes.util
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    libc.mallopt(_M_MMAP_THRESHOLD, 256 << 20)
+    libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)

@@ -168,7 +168,8 @@ def _row_offset(row, shape, strides):
 # Each op gets its own compiled loop, built on first use and cached on disk by Numba: with the
 # op code a constant of the loop (a closure variable, part of Numba's cache key), the switch in
 # `_unary_value` folds away and the loop vectorises -- a ReLU over 300k floats took 2 ms
-# through the switch, 35 us without.
+# through the switch. Each chunk loops over slices from 0: LLVM vectorises that form, not
+# ``range(start, stop)`` over the whole arrays (254 us against 27 us for that ReLU).
 @functools.cache
 def _unary_loop(op: int):
     @threaded
@@ -176,8 +177,10 @@ def _unary_loop(op: int):
         size = x.size
         step = (size + chunks - 1) // chunks
         for chunk in prange(chunks):
-            for i in range(chunk * step, min(size, (chunk + 1) * step)):
-                out[i] = _unary_value(op, x[i], alpha, beta)
+            stop = min(size, (chunk + 1) * step)
+            xs, outs = x[chunk * step:stop], out[chunk * step:stop]
+            for i in range(xs.size):
+                outs[i] = _unary_value(op, xs[i], alpha, beta)
 
     return loop
 
@@ -189,8 +192,10 @@ def _unary_backward_loop(op: int):
         size = x.size
         step = (size + chunks - 1) // chunks
         for chunk in prange(chunks):
-            for i in range(chunk * step, min(size, (chunk + 1) * step)):
-                out[i] = grad[i] * _unary_derivative(op, x[i], y[i], alpha, beta)
+            start, stop = chunk * step, min(size, (chunk + 1) * step)
+            xs, ys, grads, outs = x[start:stop], y[start:stop], grad[start:stop], out[start:stop]
+            for i in range(xs.size):
+                outs[i] = grads[i] * _unary_derivative(op, xs[i], ys[i], alpha, beta)
 
     return loop
 
