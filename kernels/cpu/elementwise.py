@@ -214,6 +214,26 @@ def _split(shape, chunks):
     return rows, inner, pieces, width
 
 
+@njit(cache=True, inline="always")
+def _binary_piece(op, a, a_step, b, b_step, out):
+    """out[j] = a[j * a_step] (op) b[j * b_step] over one contiguous piece of the output."""
+    for j in range(out.size):
+        out[j] = _binary_value(op, a[j * a_step], b[j * b_step])
+
+
+@njit(cache=True, inline="always")
+def _binary_backward_piece(op, a, a_step, b, b_step, grad, grad_a, grad_b):
+    """The two local derivatives times ``grad`` over one contiguous piece of the output."""
+    for j in range(grad.size):
+        da, db = _binary_derivatives(op, a[j * a_step], b[j * b_step])
+        grad_a[j] = grad[j] * da
+        grad_b[j] = grad[j] * db
+
+
+# The innermost stride of a contiguous operand is 1, or 0 where it is broadcast. The pieces
+# below are called with those strides as literals, so each call is a plain or a
+# scalar-operand loop that LLVM vectorises (an add over 300k floats: 215 us with the
+# strides as variables, ~30 us with them as constants).
 @functools.cache
 def _binary_loop(op: int):
     @threaded
@@ -222,10 +242,19 @@ def _binary_loop(op: int):
         a_step, b_step = a_strides[-1], b_strides[-1]
         for task in prange(rows * pieces):
             row, piece = task // pieces, task % pieces
-            a0 = _row_offset(row, shape, a_strides)
-            b0 = _row_offset(row, shape, b_strides)
-            for j in range(piece * width, min(inner, (piece + 1) * width)):
-                out[row * inner + j] = _binary_value(op, a[a0 + j * a_step], b[b0 + j * b_step])
+            j0, j1 = piece * width, min(inner, (piece + 1) * width)
+            a0 = _row_offset(row, shape, a_strides) + j0 * a_step
+            b0 = _row_offset(row, shape, b_strides) + j0 * b_step
+            av, bv = a[a0:], b[b0:]
+            outs = out[row * inner + j0:row * inner + j1]
+            if a_step == 1 and b_step == 1:
+                _binary_piece(op, av, 1, bv, 1, outs)
+            elif a_step == 0 and b_step == 1:
+                _binary_piece(op, av, 0, bv, 1, outs)
+            elif a_step == 1 and b_step == 0:
+                _binary_piece(op, av, 1, bv, 0, outs)
+            else:
+                _binary_piece(op, av, a_step, bv, b_step, outs)
 
     return loop
 
@@ -238,13 +267,20 @@ def _binary_backward_loop(op: int):
         a_step, b_step = a_strides[-1], b_strides[-1]
         for task in prange(rows * pieces):
             row, piece = task // pieces, task % pieces
-            a0 = _row_offset(row, shape, a_strides)
-            b0 = _row_offset(row, shape, b_strides)
-            for j in range(piece * width, min(inner, (piece + 1) * width)):
-                i = row * inner + j
-                da, db = _binary_derivatives(op, a[a0 + j * a_step], b[b0 + j * b_step])
-                grad_a[i] = grad[i] * da
-                grad_b[i] = grad[i] * db
+            j0, j1 = piece * width, min(inner, (piece + 1) * width)
+            a0 = _row_offset(row, shape, a_strides) + j0 * a_step
+            b0 = _row_offset(row, shape, b_strides) + j0 * b_step
+            av, bv = a[a0:], b[b0:]
+            i0, i1 = row * inner + j0, row * inner + j1
+            g, ga, gb = grad[i0:i1], grad_a[i0:i1], grad_b[i0:i1]
+            if a_step == 1 and b_step == 1:
+                _binary_backward_piece(op, av, 1, bv, 1, g, ga, gb)
+            elif a_step == 0 and b_step == 1:
+                _binary_backward_piece(op, av, 0, bv, 1, g, ga, gb)
+            elif a_step == 1 and b_step == 0:
+                _binary_backward_piece(op, av, 1, bv, 0, g, ga, gb)
+            else:
+                _binary_backward_piece(op, av, a_step, bv, b_step, g, ga, gb)
 
     return loop
 
