@@ -8,8 +8,10 @@ window starts and ends, so the inner loops do no padding tests and no division.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from ..shapes import pool_output_size
 from .launch import threaded
@@ -57,6 +59,22 @@ def _adaptive_windows(size: int, out: int):
 # ---------------------------------------------------------------------------------------------
 
 
+@njit(cache=True, inline="always")
+def _window_max(plane, W, h0, kh_n, dh, w0, kw_n, dw):
+    """(maximum, its flat index h * W + w) over a window of kh_n x kw_n taps from (h0, w0)."""
+    best = -np.inf
+    best_at = h0 * W + w0
+    for kh in range(kh_n):
+        h = h0 + kh * dh
+        for kw in range(kw_n):
+            value = plane[h, w0 + kw * dw]
+            # strict > keeps the first maximum; NaN wins, as in PyTorch
+            if value > best or value != value:
+                best = value
+                best_at = h * W + w0 + kw * dw
+    return best, best_at
+
+
 @threaded
 def _max_pool_kernel(x, out, argmax, h_first, h_taps, w_first, w_taps, dh, dw):
     N, C, H, W = x.shape
@@ -66,21 +84,31 @@ def _max_pool_kernel(x, out, argmax, h_first, h_taps, w_first, w_taps, dh, dw):
         c = nc % C
         plane = x[n, c]
         for oh in range(OH):
-            h0, kh_n = h_first[oh], h_taps[oh]
             for ow in range(OW):
-                w0, kw_n = w_first[ow], w_taps[ow]
-                best = -np.inf
-                best_at = h0 * W + w0
-                for kh in range(kh_n):
-                    h = h0 + kh * dh
-                    for kw in range(kw_n):
-                        value = plane[h, w0 + kw * dw]
-                        # strict > keeps the first maximum; NaN wins, as in PyTorch
-                        if value > best or value != value:
-                            best = value
-                            best_at = h * W + w0 + kw * dw
-                out[n, c, oh, ow] = best
-                argmax[n, c, oh, ow] = best_at
+                out[n, c, oh, ow], argmax[n, c, oh, ow] = _window_max(
+                    plane, W, h_first[oh], h_taps[oh], dh, w_first[ow], w_taps[ow], dw)
+
+
+# When every window lies wholly inside the input (no padding reached, no partial ceil-mode
+# window), the window's size is the same everywhere: a kernel with it as a constant (a
+# closure variable, part of Numba's cache key) unrolls the tap loops -- 2x2 pooling of
+# (64, 6, 28, 28) took 740 us through the tables and 260 us so.
+@functools.cache
+def _max_pool_full_kernel(KH: int, KW: int, dh: int, dw: int):
+    @threaded
+    def loop(x, out, argmax, h_first, w_first):
+        N, C, H, W = x.shape
+        OH, OW = out.shape[2], out.shape[3]
+        for nc in prange(N * C):
+            n = nc // C
+            c = nc % C
+            plane = x[n, c]
+            for oh in range(OH):
+                for ow in range(OW):
+                    out[n, c, oh, ow], argmax[n, c, oh, ow] = _window_max(
+                        plane, W, h_first[oh], KH, dh, w_first[ow], KW, dw)
+
+    return loop
 
 
 def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair,
@@ -92,7 +120,10 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     argmax = np.empty(shape, np.int64)
     rows = _max_windows(x.shape[2], shape[2], kernel_size[0], stride[0], padding[0], dilation[0])
     cols = _max_windows(x.shape[3], shape[3], kernel_size[1], stride[1], padding[1], dilation[1])
-    _max_pool_kernel(x, out, argmax, *rows, *cols, *dilation)
+    if (rows[1] == kernel_size[0]).all() and (cols[1] == kernel_size[1]).all():
+        _max_pool_full_kernel(*kernel_size, *dilation)(x, out, argmax, rows[0], cols[0])
+    else:
+        _max_pool_kernel(x, out, argmax, *rows, *cols, *dilation)
     return out, argmax
 
 
