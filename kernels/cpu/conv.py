@@ -435,14 +435,20 @@ def conv2d_backward_weight(grad_out: np.ndarray, x: np.ndarray, weight_shape, st
     return grad_w.reshape(weight_shape)
 
 
-@threaded
+@threaded(fastmath=True)
 def _bias_grad_kernel(grad_planes):
     N, O = grad_planes.shape[0], grad_planes.shape[1]
     out = np.zeros(O, grad_planes.dtype)
     for o in prange(O):
-        total = 0.0  # float64 accumulator
+        total = 0.0  # float64 across rows
         for n in range(N):
-            total += grad_planes[n, o].sum()  # a contiguous row: a vectorised sum
+            # one contiguous row in the input's precision: fastmath lets LLVM split the sum
+            # over vector lanes (a row is a few hundred values, not millions)
+            row = grad_planes[n, o]
+            partial = row[0] * 0
+            for i in range(row.size):
+                partial += row[i]
+            total += partial
         out[o] = total
     return out
 
