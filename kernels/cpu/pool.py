@@ -75,28 +75,15 @@ def _window_max(plane, W, h0, kh_n, dh, w0, kw_n, dw):
     return best, best_at
 
 
-@threaded
-def _max_pool_kernel(x, out, argmax, h_first, h_taps, w_first, w_taps, dh, dw):
-    N, C, H, W = x.shape
-    OH, OW = out.shape[2], out.shape[3]
-    for nc in prange(N * C):
-        n = nc // C
-        c = nc % C
-        plane = x[n, c]
-        for oh in range(OH):
-            for ow in range(OW):
-                out[n, c, oh, ow], argmax[n, c, oh, ow] = _window_max(
-                    plane, W, h_first[oh], h_taps[oh], dh, w_first[ow], w_taps[ow], dw)
-
-
-# When every window lies wholly inside the input (no padding reached, no partial ceil-mode
-# window), the window's size is the same everywhere: a kernel with it as a constant (a
-# closure variable, part of Numba's cache key) unrolls the tap loops -- 2x2 pooling of
-# (64, 6, 28, 28) took 740 us through the tables and 260 us so.
+# One kernel per window size (closure variables, part of Numba's cache key): when every
+# window lies wholly inside the input (no padding reached, no partial ceil-mode window), the
+# tap counts are those constants and the tap loops unroll -- 2x2 pooling of (64, 6, 28, 28)
+# took 740 us through the tables and 260 us so. Window size (0, 0) reads the per-window tap
+# counts from the tables instead.
 @functools.cache
-def _max_pool_full_kernel(KH: int, KW: int, dh: int, dw: int):
+def _max_pool_kernel(KH: int, KW: int):
     @threaded
-    def loop(x, out, argmax, h_first, w_first):
+    def loop(x, out, argmax, h_first, h_taps, w_first, w_taps, dh, dw):
         N, C, H, W = x.shape
         OH, OW = out.shape[2], out.shape[3]
         for nc in prange(N * C):
@@ -104,9 +91,11 @@ def _max_pool_full_kernel(KH: int, KW: int, dh: int, dw: int):
             c = nc % C
             plane = x[n, c]
             for oh in range(OH):
+                kh_n = KH if KH > 0 else h_taps[oh]
                 for ow in range(OW):
+                    kw_n = KW if KW > 0 else w_taps[ow]
                     out[n, c, oh, ow], argmax[n, c, oh, ow] = _window_max(
-                        plane, W, h_first[oh], KH, dh, w_first[ow], KW, dw)
+                        plane, W, h_first[oh], kh_n, dh, w_first[ow], kw_n, dw)
 
     return loop
 
@@ -120,10 +109,9 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: 
     argmax = np.empty(shape, np.int64)
     rows = _max_windows(x.shape[2], shape[2], kernel_size[0], stride[0], padding[0], dilation[0])
     cols = _max_windows(x.shape[3], shape[3], kernel_size[1], stride[1], padding[1], dilation[1])
-    if (rows[1] == kernel_size[0]).all() and (cols[1] == kernel_size[1]).all():
-        _max_pool_full_kernel(*kernel_size, *dilation)(x, out, argmax, rows[0], cols[0])
-    else:
-        _max_pool_kernel(x, out, argmax, *rows, *cols, *dilation)
+    whole = (rows[1] == kernel_size[0]).all() and (cols[1] == kernel_size[1]).all()
+    _max_pool_kernel(*(kernel_size if whole else (0, 0)))(x, out, argmax, *rows, *cols,
+                                                          *dilation)
     return out, argmax
 
 
