@@ -17,6 +17,8 @@ import io
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -122,23 +124,56 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     _atomic_write(path, payload)
 
 
+def _read_safetensors(path: str) -> tuple[dict[str, np.ndarray], str | None]:
+    try:
+        from safetensors import safe_open
+    except ImportError as err:
+        raise ImportError("load: .safetensors needs the safetensors package: "
+                          "pip install 'tinygradcnn[safetensors]'") from err
+    with safe_open(path, framework="numpy") as f:
+        arrays = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
+        meta = (f.metadata() or {}).get(_META_KEY)
+    return arrays, meta
+
+
+def _read_npz(path: str) -> tuple[dict[str, np.ndarray], str | None]:
+    if not zipfile.is_zipfile(path):
+        raise ValueError("not a zip archive (every .npz file is one)")
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    meta = arrays.pop(_META_KEY, None)
+    return arrays, (str(meta) if meta is not None else None)
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """What the readers raise on a truncated or corrupt file (not on a missing one)."""
+    errors: tuple[type[BaseException], ...] = (
+        zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError, TypeError, OSError)
+    try:
+        from safetensors import SafetensorError
+    except ImportError:
+        return errors
+    return (*errors, SafetensorError)
+
+
 def load(path: str | os.PathLike) -> Any:
-    """Read what `save` wrote: a {name: NumPy array} dict, or the saved nested structure."""
+    """Read what `save` wrote: a {name: NumPy array} dict, or the saved nested structure.
+
+    A file that cannot be read as what its extension says (truncated, corrupt, not written
+    by `save`/`np.savez`/safetensors) raises a ValueError naming the file and the problem;
+    a missing file raises FileNotFoundError."""
     path = os.fspath(path)
-    if path.endswith(".safetensors"):
-        try:
-            from safetensors import safe_open
-        except ImportError as err:
-            raise ImportError("load: .safetensors needs the safetensors package: "
-                              "pip install 'tinygradcnn[safetensors]'") from err
-        with safe_open(path, framework="numpy") as f:
-            arrays = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
-            meta = (f.metadata() or {}).get(_META_KEY)
-    else:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-        meta = arrays.pop(_META_KEY, None)
-        meta = str(meta) if meta is not None else None
-    if meta is None:
-        return arrays
-    return _decode(json.loads(meta), arrays)
+    kind = ".safetensors" if path.endswith(".safetensors") else ".npz"
+    with open(path, "rb"):  # a missing or unreadable file keeps its own, clear, error
+        pass
+    try:
+        arrays, meta = _read_safetensors(path) if kind == ".safetensors" else _read_npz(path)
+        return arrays if meta is None else _decode(json.loads(meta), arrays)
+    except ImportError:
+        raise
+    except _read_errors() as err:
+        size = os.path.getsize(path)
+        problem = str(err) if type(err) is ValueError else f"{type(err).__name__}: {err}"
+        raise ValueError(f"load: {path} ({size:,} bytes) is not a readable {kind} file: "
+                         f"{problem} (truncated by an interrupted copy or download, or not "
+                         "written by tg.save?)") from err

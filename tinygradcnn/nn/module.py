@@ -24,6 +24,10 @@ from ..backend import normalize_device
 from ..tensor import Tensor
 from .parameter import Parameter
 
+# buffers an older state dict may lack without being incomplete: PyTorch's BatchNorm fills
+# a missing num_batches_tracked with the module's own value, even under strict=True
+_OPTIONAL_BUFFERS = ("num_batches_tracked",)
+
 
 class IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
@@ -281,11 +285,14 @@ class Module:
 
         With `strict=True`, a key the model lacks or a model entry the dict lacks is an
         error; a shape mismatch is always an error. One RuntimeError lists every problem.
-        Returns (missing_keys, unexpected_keys).
+        As in PyTorch, a batch norm's `num_batches_tracked` may be missing (files from
+        PyTorch before 0.4.1): the buffer then keeps its value. Returns (missing_keys,
+        unexpected_keys).
         """
         targets = OrderedDict(self.named_parameters())
         targets.update(self._named_members("_buffers", True, persistent_only=True))
-        missing = [name for name in targets if name not in state_dict]
+        missing = [name for name in targets if name not in state_dict
+                   and name.rpartition(".")[2] not in _OPTIONAL_BUFFERS]
         unexpected = [name for name in state_dict if name not in targets]
         errors = []
         for name, target in targets.items():
