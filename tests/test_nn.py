@@ -180,6 +180,28 @@ def test_init_is_reproducible_under_manual_seed():
     assert all(np.array_equal(first[k], second[k]) for k in first)
 
 
+@pytest.mark.parametrize("init_fn", [nn.init.kaiming_uniform_, nn.init.kaiming_normal_])
+def test_kaiming_init_refuses_unknown_mode_and_nonlinearity_strings(init_fn):
+    weight = tg.zeros(4, 3)
+    with pytest.raises(ValueError, match="mode 'fanin' is not supported.*fan_in, fan_out"):
+        init_fn(weight, mode="fanin")
+    with pytest.raises(ValueError, match="nonlinearity 'Relu' is not supported.*leaky_relu"):
+        init_fn(weight, nonlinearity="Relu")
+    assert np.all(weight.numpy() == 0)  # refused before anything was drawn
+    with pytest.raises(ValueError, match="unsupported nonlinearity 'gelu'"):
+        nn.init.calculate_gain("gelu")
+    with pytest.raises(ValueError, match="negative_slope True is not a number"):
+        nn.init.calculate_gain("leaky_relu", True)
+
+
+def test_calculate_gain_matches_torch_for_every_nonlinearity():
+    torch = torch_or_skip()
+    for name in nn.init.NONLINEARITIES:
+        assert nn.init.calculate_gain(name) == pytest.approx(torch.nn.init.calculate_gain(name))
+    assert nn.init.calculate_gain("leaky_relu", 0.2) == pytest.approx(
+        torch.nn.init.calculate_gain("leaky_relu", 0.2))
+
+
 def copy_weights_to_torch(ours, theirs):
     import torch
 
@@ -322,6 +344,17 @@ def test_summary_leaves_batchnorm_statistics_alone():
     after = model.state_dict()
     assert all(np.array_equal(before[k], after[k]) for k in before)
     assert model.training
+
+
+def test_summary_of_a_model_without_children_has_the_model_as_its_row():
+    class Scale(nn.Module):  # a layer of one's own: no children, no parameters
+        def forward(self, x):
+            return x * 2.0
+
+    table = tg.summary(nn.Linear(4, 3), (4,), print_fn=None)
+    assert "Linear" in table and "[-1, 3]" in table and "Total params: 15" in table
+    table = tg.summary(Scale(), (2, 5), print_fn=None)
+    assert "Scale" in table and "[-1, 2, 5]" in table and "Total params: 0" in table
 
 
 def test_get_model_rejects_unknown_names():

@@ -32,20 +32,42 @@ def fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
 
 
+_LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d")
+NONLINEARITIES = (*_LINEAR, "sigmoid", "tanh", "relu", "leaky_relu", "selu")
+MODES = ("fan_in", "fan_out")
+
+
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """The recommended gain for an activation (PyTorch's table)."""
-    if nonlinearity in ("linear", "conv1d", "conv2d", "sigmoid"):
+    """The recommended gain for an activation (PyTorch's table); `param` is leaky_relu's
+    negative slope (default 0.01): sqrt(2 / (1 + slope^2))."""
+    if nonlinearity in _LINEAR or nonlinearity == "sigmoid":
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3.0
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
+        # bool is an int: True is not a slope
+        if param is not None and (isinstance(param, bool) or not isinstance(param, (int, float))):
+            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a number")
         slope = 0.01 if param is None else float(param)
         return math.sqrt(2.0 / (1.0 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4.0
-    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}, "
+                     f"expected one of {', '.join(NONLINEARITIES)}")
+
+
+def _fan(who: str, tensor: Tensor, mode: str, nonlinearity: str) -> int:
+    """The fan that `mode` names, after checking `mode` and `nonlinearity`."""
+    for argument, value, allowed in (("mode", mode, MODES),
+                                     ("nonlinearity", nonlinearity, NONLINEARITIES)):
+        if value not in allowed:
+            raise ValueError(f"{who}: {argument} {value!r} is not supported, expected one "
+                             f"of {', '.join(allowed)}")
+    fan_in, fan_out = fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
@@ -73,9 +95,10 @@ def ones_(tensor: Tensor) -> Tensor:
 def kaiming_uniform_(
     tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
-    """He initialisation: U(-b, b) with b = gain * sqrt(3 / fan), gain from `nonlinearity`."""
-    fan_in, fan_out = fan_in_and_fan_out(tensor)
-    fan = fan_in if mode == "fan_in" else fan_out
+    """He initialisation: U(-b, b) with b = gain * sqrt(3 / fan), gain from `nonlinearity`
+    (one of `NONLINEARITIES`, `a` the leaky_relu slope), fan from `mode` ("fan_in" keeps
+    the forward variance, "fan_out" the backward one)."""
+    fan = _fan("kaiming_uniform_", tensor, mode, nonlinearity)
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
     return uniform_(tensor, -bound, bound)
 
@@ -83,9 +106,9 @@ def kaiming_uniform_(
 def kaiming_normal_(
     tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Tensor:
-    """He initialisation: N(0, std^2) with std = gain / sqrt(fan)."""
-    fan_in, fan_out = fan_in_and_fan_out(tensor)
-    fan = fan_in if mode == "fan_in" else fan_out
+    """He initialisation: N(0, std^2) with std = gain / sqrt(fan); `mode` and
+    `nonlinearity` as in `kaiming_uniform_`."""
+    fan = _fan("kaiming_normal_", tensor, mode, nonlinearity)
     return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
 
 

@@ -50,12 +50,14 @@ def summary(
             if isinstance(shape, list) and shape:
                 shape[0] = -1
             count = sum(p.numel() for p in module.parameters(recurse=False))
-            rows.append((f"{name} ({type(module).__name__})", str(shape), f"{count:,}"))
+            kind = type(module).__name__
+            rows.append((f"{name} ({kind})" if name else kind, str(shape), f"{count:,}"))
         return hook
 
     for name, module in model.named_modules():
+        # a model without children (one Linear, a layer of one's own) is its own only row
         is_leaf = next(module.children(), None) is None
-        if is_leaf and module is not model:
+        if is_leaf:
             handles.append(module.register_forward_hook(record(name)))
     modes = {id(module): module.training for module in model.modules()}
     try:
@@ -72,7 +74,7 @@ def summary(
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     headers = ("Layer (type)", "Output Shape", "Param #")
-    widths = [max(len(headers[k]), *(len(row[k]) for row in rows)) + 2 for k in range(3)]
+    widths = [max([len(headers[k]), *(len(row[k]) for row in rows)]) + 2 for k in range(3)]
     width = sum(widths)
 
     def line(cells) -> str:
