@@ -10,7 +10,7 @@ import tinygradcnn as tg
 from tinygradcnn import data, nn, optim
 from tinygradcnn.__main__ import main
 from tinygradcnn.data import transforms as T
-from tinygradcnn.train import EarlyStopping, ModelCheckpoint, Trainer
+from tinygradcnn.train import EarlyStopping, ModelCheckpoint, Trainer, metrics
 
 
 @pytest.fixture(scope="module")
@@ -115,22 +115,6 @@ def test_early_stopping_names_missing_metrics():
         EarlyStopping().on_epoch_end(trainer, 0, {"loss": 1.0})
 
 
-def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
-    path = tmp_path / "weights.npz"
-    model = mlp()
-    tg.save(model.state_dict(), path)
-    good = path.read_bytes()
-
-    def crash(src, dst):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError, match="disk full"):
-        tg.save(mlp().state_dict(), path)
-    assert path.read_bytes() == good
-    assert os.listdir(tmp_path) == ["weights.npz"]
-
-
 def test_model_checkpoint_formats_the_epoch_and_can_save_weights_only(digits, tmp_path):
     model = mlp()
     trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(),
@@ -144,26 +128,6 @@ def test_model_checkpoint_formats_the_epoch_and_can_save_weights_only(digits, tm
     os.remove(tmp_path / "best.npz")
     best_only.on_epoch_end(trainer, 1, {"val_loss": 2.0})
     assert not (tmp_path / "best.npz").exists()
-
-
-@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
-def test_save_and_load_nested_state(tmp_path, suffix):
-    if suffix == ".safetensors":
-        pytest.importorskip("safetensors")
-    state = {"epoch": 3, "model": mlp().state_dict(), "rng": tg.get_rng_state(),
-             "optimizer": {"state": {0: {"step": 2, "buf": np.ones(3)}}, "betas": (0.9, 0.99)},
-             "note": None}
-    tg.save(state, tmp_path / f"ckpt{suffix}")
-    loaded = tg.load(tmp_path / f"ckpt{suffix}")
-    assert loaded["epoch"] == 3 and loaded["note"] is None and loaded["rng"] == state["rng"]
-    assert loaded["optimizer"]["state"][0]["step"] == 2
-    assert loaded["optimizer"]["betas"] == (0.9, 0.99)
-    assert np.array_equal(loaded["optimizer"]["state"][0]["buf"], np.ones(3))
-    for name, value in state["model"].items():
-        assert np.array_equal(loaded["model"][name], value)
-    flat = mlp().state_dict()
-    tg.save(flat, tmp_path / f"flat{suffix}")
-    assert list(tg.load(tmp_path / f"flat{suffix}")) == list(flat)
 
 
 def test_history_plot_and_json(tmp_path):
@@ -214,3 +178,175 @@ def test_fit_accepts_a_data_set_and_the_keras_loss_alias(digits):
     history = tg.fit(model, train, 1, optim.SGD(model.parameters(), lr=0.1),
                      loss=nn.CrossEntropyLoss(label_smoothing=0.1), verbose=0, batch_size=128)
     assert len(history) == 1 and "val_loss" not in history.history
+
+
+class NaNAt:
+    """CrossEntropyLoss whose value turns NaN at the given (1-based) training call."""
+
+    def __init__(self, call):
+        self.call, self.calls = call, 0
+        self.loss = nn.CrossEntropyLoss()
+
+    def __call__(self, output, labels):
+        self.calls += tg.is_grad_enabled()  # validation runs without gradients
+        loss = self.loss(output, labels)
+        return loss * float("nan") if self.calls == self.call else loss
+
+
+def test_fit_stops_at_the_first_nan_loss_and_keeps_the_last_good_checkpoint(digits, tmp_path):
+    tg.manual_seed(0)
+    train, val = digits
+    model = mlp()
+    loader = data.DataLoader(train, 128, shuffle=True, seed=0)  # 9 batches an epoch
+    checkpoint = tmp_path / "ckpt.npz"
+    with pytest.warns(RuntimeWarning, match="loss of batch 3 of epoch 2 is nan"):
+        history = tg.fit(model, loader, 4, optim.SGD(model.parameters(), lr=0.1),
+                         loss_fn=NaNAt(len(loader) + 3), validation_data=val, verbose=0,
+                         callbacks=[ModelCheckpoint(checkpoint)])
+    assert len(history) == 1 and all(np.isfinite(history["loss"]))
+    assert "batch 3 of epoch 2" in history.notes[-1]
+    for name, value in model.state_dict().items():  # the weights of the last finite step
+        assert np.all(np.isfinite(value)), name
+    saved = tg.load(checkpoint)
+    assert saved["epoch"] == 1  # the file of epoch 1, never overwritten with NaN weights
+    assert all(np.all(np.isfinite(value)) for value in saved["model"].values())
+
+
+def test_terminate_on_nan_can_be_switched_off(digits):
+    tg.manual_seed(0)
+    train, _ = digits
+    model = mlp()
+    history = tg.fit(model, data.DataLoader(train, 256), 2, optim.SGD(model.parameters(), lr=0.1),
+                     loss_fn=NaNAt(2), verbose=0, terminate_on_nan=False)
+    assert len(history) == 2 and np.isnan(history["loss"][-1])
+
+
+def test_fit_draws_the_shuffle_of_a_data_set_from_manual_seed(digits):
+    def first_labels(seed):
+        tg.manual_seed(seed)
+        model = mlp()
+        seen = []
+        loss = nn.CrossEntropyLoss()
+
+        def recording_loss(output, labels):
+            seen.append(labels.numpy().copy())
+            return loss(output, labels)
+
+        tg.fit(model, digits[0], 2, optim.SGD(model.parameters(), lr=0.0), verbose=0,
+               loss_fn=recording_loss, batch_size=512)
+        return np.concatenate(seen)
+
+    assert np.array_equal(first_labels(0), first_labels(0))
+    assert not np.array_equal(first_labels(0), first_labels(1))
+
+
+class Batches:
+    """Ready-made (output-shaped) batches: any iterable with a length can feed fit."""
+
+    def __init__(self, images, labels, batch_size):
+        self.images, self.labels, self.batch_size = images, labels, batch_size
+
+    def __len__(self):
+        return -(-len(self.images) // self.batch_size)
+
+    def __iter__(self):
+        for start in range(0, len(self.images), self.batch_size):
+            yield (tg.tensor(self.images[start:start + self.batch_size]),
+                   tg.tensor(self.labels[start:start + self.batch_size]))
+
+
+def test_fit_logs_binary_accuracy_for_bce_with_logits():
+    tg.manual_seed(0)
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(256, 4)).astype(np.float32)
+    labels = (images[:, :1] > 0).astype(np.float32)  # (N, 1) float targets
+    model = nn.Linear(4, 1)
+    batches = Batches(images, labels, 64)
+    history = tg.fit(model, batches, 5, optim.SGD(model.parameters(), lr=0.5),
+                     loss_fn=nn.BCEWithLogitsLoss(), validation_data=batches, verbose=0)
+    assert history["accuracy"][-1] > 0.9 and history["val_accuracy"][-1] > 0.9
+    assert history.notes == []
+
+
+def test_fit_says_once_why_there_is_no_accuracy():
+    tg.manual_seed(0)
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(128, 4)).astype(np.float32)
+    targets = images.sum(axis=1, keepdims=True)  # a regression: (N, 1) float targets
+    model = nn.Linear(4, 1)
+    batches = Batches(images, targets, 32)
+    with pytest.warns(UserWarning, match="no accuracy in the logs.*no class scores") as caught:
+        history = tg.fit(model, batches, 3, optim.SGD(model.parameters(), lr=0.05),
+                         loss_fn=nn.MSELoss(), verbose=0)
+    assert len([w for w in caught if "no accuracy" in str(w.message)]) == 1
+    assert "accuracy" not in history.history and len(history.notes) == 1
+    with pytest.warns(UserWarning, match="no accuracy"), \
+            pytest.raises(KeyError, match="'val_accuracy' is not in the logs.*no class scores"):
+        tg.fit(model, batches, 1, optim.SGD(model.parameters(), lr=0.05), loss_fn=nn.MSELoss(),
+               validation_data=batches, verbose=0,
+               callbacks=[EarlyStopping("val_accuracy", verbose=False)])
+    with pytest.warns(UserWarning, match="evaluate: no accuracy"):
+        assert set(tg.evaluate(model, batches, nn.MSELoss())) == {"loss"}
+
+
+def test_count_correct_reads_class_scores_pixels_and_thresholds():
+    logits = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0]], np.float32)
+    assert metrics.count_correct(logits, np.array([0, 2])) == (1, 2)
+    pixels = np.zeros((1, 3, 2, 2), np.float32)
+    pixels[0, 2] = 1.0  # every pixel guesses class 2
+    assert metrics.count_correct(pixels, np.array([[[2, 2], [0, 2]]])) == (3, 4)
+    assert metrics.count_correct(np.array([[1.0], [-1.0]]), np.array([[1.0], [1.0]]),
+                                 threshold=0.0) == (1, 2)
+    assert metrics.accuracy(tg.tensor(logits), tg.tensor(np.array([0, 1]))) == 1.0
+    with pytest.raises(ValueError, match=r"output \(2, 3\) with float32 labels \(2,\) is not "
+                                         "classification"):
+        metrics.count_correct(logits, np.array([0.0, 1.0], np.float32))
+    with pytest.raises(ValueError, match=r"output of shape \(2, 1\) holds no class scores"):
+        metrics.count_correct(np.ones((2, 1)), np.array([0, 1]))  # one column: a regression
+
+
+def test_resume_refuses_callbacks_the_checkpoint_has_no_state_for(digits, tmp_path):
+    checkpoint = tmp_path / "ckpt.npz"
+    run(digits, 1, checkpoint=checkpoint)
+    with pytest.raises(ValueError, match=r"EarlyStopping have no state in the checkpoint, "
+                                         r"which holds the state of \[ModelCheckpoint\]"):
+        run(digits, 2, checkpoint=tmp_path / "again.npz", resume=checkpoint,
+            callbacks=[EarlyStopping(patience=2)])
+
+
+def test_resume_refuses_an_early_stopping_that_monitors_something_else(digits, tmp_path):
+    checkpoint = tmp_path / "ckpt.npz"
+    run(digits, 1, checkpoint=checkpoint, callbacks=[EarlyStopping("val_loss")])
+    with pytest.raises(ValueError, match="monitors 'val_loss' \\(mode 'min'\\), this callback "
+                                         "monitors 'val_accuracy' \\(mode 'max'\\)"):
+        run(digits, 2, checkpoint=checkpoint, resume=checkpoint,
+            callbacks=[EarlyStopping("val_accuracy")])
+
+
+def test_resume_restores_each_callback_from_its_own_state(digits, tmp_path):
+    """Dropping a callback on resume must not shift the others onto its state."""
+    checkpoint = tmp_path / "ckpt.npz"
+    best = ModelCheckpoint(tmp_path / "best.npz", save_best_only=True)
+    run(digits, 2, checkpoint=checkpoint, callbacks=[EarlyStopping(patience=5), best])
+    again = ModelCheckpoint(tmp_path / "best.npz", save_best_only=True)
+    tg.manual_seed(0)
+    model = mlp(dropout=0.3)
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                      nn.CrossEntropyLoss(), None, [again], "cpu", 0.0, 0)
+    trainer.restore(tg.load(checkpoint))
+    assert again.best == best.best and trainer.epoch == 2
+
+
+def test_plots_live_in_viz_and_stay_importable_from_train(tmp_path):
+    pytest.importorskip("matplotlib")
+    from tinygradcnn import train, viz
+
+    assert train.plot_confusion_matrix is viz.plot_confusion_matrix
+    figure = viz.plot_learning_curves({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]},
+                                      tmp_path / "curves.png", title="two epochs")
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    assert len(figure.axes) == 2
+    matrix = metrics.confusion_matrix(np.array([0, 1, 1]), np.array([0, 1, 0]), 2)
+    assert matrix.tolist() == [[1, 1], [0, 1]]
+    viz.plot_confusion_matrix(matrix, tmp_path / "confusion.png", ["cat", "dog"])
+    assert (tmp_path / "confusion.png").stat().st_size > 1000

@@ -12,6 +12,7 @@ from . import cuda as cuda
 from . import data as data
 from . import nn as nn
 from . import optim as optim
+from . import viz as viz
 from .autograd import Function as Function
 from .autograd import GradcheckError as GradcheckError
 from .autograd import enable_grad as enable_grad
@@ -86,6 +87,7 @@ from .tensor import tensor as tensor
 from .train import EarlyStopping as EarlyStopping
 from .train import History as History
 from .train import ModelCheckpoint as ModelCheckpoint
+from .train import TerminateOnNaN as TerminateOnNaN
 from .train import evaluate as evaluate
 from .train import fit as fit
 

@@ -31,9 +31,9 @@ from .train import (
     evaluate,
     fit,
     format_confusion_matrix,
-    plot_confusion_matrix,
     predict,
 )
+from .viz import plot_confusion_matrix, plot_learning_curves
 
 DEFAULT_LR = {"sgd": 0.05, "adam": 2e-3, "adamw": 2e-3}
 # Per data set defaults for the options left unset. The 1,294 training digits are few:
@@ -189,7 +189,7 @@ def train_command(args) -> int:
                "confusion_matrix.txt"]
     try:
         title = f"{args.model} on {args.data}"
-        history.plot(os.path.join(out, "learning_curves.png"), title=title)
+        plot_learning_curves(history, os.path.join(out, "learning_curves.png"), title)
         plot_confusion_matrix(matrix, os.path.join(out, "confusion_matrix.png"), names, title)
         written += ["learning_curves.png", "confusion_matrix.png"]
     except ImportError:

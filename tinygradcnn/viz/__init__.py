@@ -1,0 +1,11 @@
+"""Pictures of training and of models: plain functions that take histories, models, tensors
+and arrays, return matplotlib Figures, and save nothing unless given a path.
+
+    tg.viz.plot_learning_curves(history, "curves.png")
+    tg.viz.plot_confusion_matrix(matrix, "confusion.png", class_names)
+
+Needs matplotlib (the `plot` extra), imported only when a picture is drawn.
+"""
+
+from .confusion import plot_confusion_matrix as plot_confusion_matrix
+from .curves import plot_learning_curves as plot_learning_curves
