@@ -25,7 +25,9 @@ def _match_callbacks(callbacks: list[Callback], saved: list[dict[str, Any]]
     (the second EarlyStopping gets the second saved EarlyStopping state). A callback with
     state and no saved state of its own would silently start from scratch: a ValueError.
     Callbacks without state (TerminateOnNaN) carry nothing and need no partner."""
-    pairs, unmatched, seen = [], [], {}
+    pairs: list[tuple[Callback, dict[str, Any]]] = []
+    unmatched: list[str] = []
+    seen: dict[str, int] = {}  # callbacks of each type met so far
     for callback in callbacks:
         if not callback.state_dict():
             continue
