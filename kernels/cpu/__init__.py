@@ -24,6 +24,7 @@ from .memory import arange, astype, copy, copy_into, empty, from_numpy, full, to
 from .norm import (
     batch_norm_backward,
     batch_norm_backward_eval,
+    batch_norm_count,
     batch_norm_forward_eval,
     batch_norm_forward_train,
     layer_norm_backward,

@@ -50,14 +50,12 @@ class _BatchNorm(Module):
         if x.shape[1] != self.num_features:
             raise ValueError(f"{name}: input has {x.shape[1]} channels, the layer was built "
                              f"for {self.num_features}")
-        momentum = 0.0 if self.momentum is None else self.momentum
+        # Without running statistics the batch's own are used in evaluation too. The op
+        # updates the running statistics and the counter (training mode only).
         use_batch_stats = self.training or not self.track_running_stats
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # cumulative average over all batches seen
-                momentum = 1.0 / float(self.num_batches_tracked.item())
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch_stats, momentum, self.eps)
+                            use_batch_stats, self.momentum, self.eps,
+                            num_batches_tracked=self.num_batches_tracked)
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
