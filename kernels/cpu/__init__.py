@@ -6,6 +6,7 @@ from .conv import (
     conv2d_backward_input,
     conv2d_backward_weight,
     conv2d_forward,
+    conv2d_input_layout,
 )
 from .elementwise import binary, binary_backward, expand, unary, unary_backward, where
 from .linear import linear_backward, linear_forward
