@@ -76,15 +76,13 @@ class ConvGeometry(NamedTuple):
 def conv2d_geometry(input_shape, weight_shape, stride: Pair, padding: Padding, dilation: Pair,
                     groups: int) -> ConvGeometry:
     """The geometry of convolving (N, C, H, W) with (O, C // groups, KH, KW), output sizes
-    included; every size is a Python int (device arrays' shapes may be other integers)."""
-    N, C, H, W = (int(size) for size in input_shape)
-    O, _, KH, KW = (int(size) for size in weight_shape)
-    sh, sw = (int(s) for s in stride)
-    top, bottom, left, right = (int(p) for p in padding)
-    dh, dw = (int(d) for d in dilation)
+    included (built on every kernel call, so plain tuple unpacking: a few microseconds)."""
+    N, C, H, W = input_shape
+    O, _, KH, KW = weight_shape
+    top, bottom, left, right = padding
     return ConvGeometry(
         N, C, H, W, O, KH, KW,
-        conv2d_output_size(H, KH, sh, top, bottom, dh),
-        conv2d_output_size(W, KW, sw, left, right, dw),
-        (sh, sw), (top, bottom, left, right), (dh, dw), int(groups),
+        conv2d_output_size(H, KH, stride[0], top, bottom, dilation[0]),
+        conv2d_output_size(W, KW, stride[1], left, right, dilation[1]),
+        (stride[0], stride[1]), (top, bottom, left, right), (dilation[0], dilation[1]), groups,
     )  # fmt: skip
