@@ -74,8 +74,9 @@ class BatchNorm1d(_BatchNorm):
     """Normalise each feature over the batch: (N, C) or (N, C, L) -> same shape.
 
     Training: y = (x - mean_batch) / sqrt(var_batch + eps) * weight + bias, and the running
-    averages move by `momentum` towards the batch statistics (unbiased variance). Eval: the
-    running averages replace the batch statistics.
+    averages move by `momentum` towards the batch statistics (unbiased variance; with
+    ``momentum=None`` they are the cumulative average of all batches, counted in
+    ``num_batches_tracked``). Eval: the running averages replace the batch statistics.
     """
 
     expected_dims = (2, 3)
