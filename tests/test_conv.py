@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import DEVICES
 from helpers import check_gradients, compare_with_torch, simulated, torch_or_skip
-from hypothesis import assume, given
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import tinygradcnn as tg
@@ -58,6 +58,8 @@ def test_conv2d_forward_and_all_gradients_match_torch(device, dtype, data):
 
 @pytest.mark.parametrize("device", DEVICES)
 @given(data=st.data())
+# the simulator's size cap below rejects most drawn cases, on purpose
+@settings(suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 def test_conv2d_passes_gradcheck(device, data):
     x, w, b, params = draw_conv2d_case(data, max_size=5)
     # finite differences cost two forwards per element, and a simulated launch is slow
@@ -148,6 +150,62 @@ def test_conv2d_unbatched_input_gives_unbatched_output(device):
     np.testing.assert_allclose(single.numpy(), batched.numpy()[0])
     assert F.conv1d(tg.tensor(rng.standard_normal((3, 8)), device=device),
                     tg.tensor(rng.standard_normal((2, 3, 3)), device=device)).shape == (2, 6)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@given(data=st.data())
+def test_conv2d_kernels_give_the_same_result_from_a_layout_built_once(device, data):
+    x, w, b, params = draw_conv2d_case(data, max_size=5)
+    k = kernels_for(device)
+    ph, pw = params["padding"]
+    args = (params["stride"], (ph, ph, pw, pw), params["dilation"], params["groups"])
+    x, w, b = (k.from_numpy(a.astype(np.float32)) for a in (x, w, b))
+    layout = k.conv2d_input_layout(x, w.shape, *args)
+    out = k.conv2d_forward(x, w, b, *args)
+    np.testing.assert_array_equal(k.to_numpy(k.conv2d_forward(x, w, b, *args, layout=layout)),
+                                  k.to_numpy(out))
+    grad = k.from_numpy(np.random.default_rng(0).standard_normal(out.shape).astype(np.float32))
+    np.testing.assert_array_equal(
+        k.to_numpy(k.conv2d_backward_weight(grad, x, w.shape, *args, layout=layout)),
+        k.to_numpy(k.conv2d_backward_weight(grad, x, w.shape, *args)))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_conv2d_backward_twice_with_retain_graph_gives_twice_the_gradients(device):
+    # the first backward frees the planes kept by the forward; the second builds them again
+    rng = np.random.default_rng(5)
+    x = tg.tensor(rng.standard_normal((2, 2, 5, 5)), device=device, requires_grad=True)
+    w = tg.tensor(rng.standard_normal((3, 2, 3, 3)), device=device, requires_grad=True)
+    out = F.conv2d(x, w, stride=(2, 1), padding=1)
+    y = (out * out).sum()
+    y.backward(retain_graph=True)
+    first_w, first_x = w.grad.numpy().copy(), x.grad.numpy().copy()
+    y.backward()
+    np.testing.assert_allclose(w.grad.numpy(), 2 * first_w, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first_x, rtol=1e-12)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_conv2d_with_a_frozen_weight_still_gives_the_input_gradient(device):
+    rng = np.random.default_rng(6)
+    x_data, w_data = rng.standard_normal((2, 4, 6, 6)), rng.standard_normal((4, 2, 3, 3))
+    frozen = tg.tensor(x_data, device=device, requires_grad=True)
+    F.conv2d(frozen, tg.tensor(w_data, device=device), padding=1, groups=2).sum().backward()
+    trained = tg.tensor(x_data, device=device, requires_grad=True)
+    weight = tg.tensor(w_data, device=device, requires_grad=True)
+    F.conv2d(trained, weight, padding=1, groups=2).sum().backward()
+    np.testing.assert_allclose(frozen.grad.numpy(), trained.grad.numpy(), rtol=1e-12)
+
+
+def test_conv_geometry_names_the_shapes_of_one_convolution():
+    from tinygradcnn.kernels.shapes import conv2d_geometry
+
+    g = conv2d_geometry((2, 6, 9, 8), (4, 3, 3, 2), (2, 1), (1, 0, 2, 1), (1, 2), 2)
+    # (9 + 1 - 1 * 2 - 1) // 2 + 1 rows, (8 + 3 - 2 * 1 - 1) // 1 + 1 columns
+    assert g.output_shape == (2, 4, 4, 9)
+    assert g.weight_shape == (4, 3, 3, 2) and g.input_shape == (2, 6, 9, 8)
+    assert g.padded_size == (10, 11)
+    assert g.at_unit_stride().output_shape == (2, 4, 8, 9)
 
 
 def test_conv2d_gradient_of_bias_is_output_gradient_summed():

@@ -97,6 +97,79 @@ def test_batch_norm_running_stats_follow_torch_over_several_steps(device):
     assert not ours_mean.requires_grad and not ours_var.requires_grad
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.parametrize("shape", [(8, 3), (6, 3, 5), (4, 3, 3, 3)])
+def test_batch_norm_modules_track_running_stats_as_torch_over_several_steps(
+    device, momentum, shape
+):
+    require_kernels(device, "batch_norm_count")
+    torch = torch_or_skip()
+    ours_class, theirs_class = ((tg.nn.BatchNorm2d, torch.nn.BatchNorm2d) if len(shape) == 4
+                                else (tg.nn.BatchNorm1d, torch.nn.BatchNorm1d))
+    ours, theirs = ours_class(3, momentum=momentum).to(device), theirs_class(3, momentum=momentum)
+    rng = np.random.default_rng(4)
+    for _ in range(4):
+        x = (rng.standard_normal(shape) * 3 + 2).astype(np.float32)
+        np.testing.assert_allclose(ours(tg.tensor(x, device=device)).numpy(),
+                                   theirs(torch.from_numpy(x)).detach().numpy(), atol=1e-5)
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        np.testing.assert_allclose(getattr(ours, name).numpy(), getattr(theirs, name).numpy(),
+                                   rtol=1e-5, err_msg=name)
+    assert int(ours.num_batches_tracked.item()) == 4
+    # evaluation normalises with the running statistics and leaves them (and the count) alone
+    ours.eval()
+    theirs.eval()
+    before = ours.running_mean.numpy().copy()
+    x = (rng.standard_normal(shape) * 3 + 2).astype(np.float32)
+    np.testing.assert_allclose(ours(tg.tensor(x, device=device)).numpy(),
+                               theirs(torch.from_numpy(x)).detach().numpy(), atol=1e-5)
+    np.testing.assert_array_equal(ours.running_mean.numpy(), before)
+    assert int(ours.num_batches_tracked.item()) == 4
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_batch_norm_eval_uses_the_running_stats_not_the_batch(device):
+    x = tg.tensor(np.arange(12.0, dtype=np.float32).reshape(4, 3), device=device)
+    mean = tg.tensor([1.0, 2.0, 3.0], device=device)
+    var = tg.tensor([4.0, 1.0, 0.25], device=device)
+    y = F.batch_norm(x, mean, var, training=False, eps=0.0).numpy()
+    expected = (np.arange(12.0).reshape(4, 3) - [1.0, 2.0, 3.0]) / np.sqrt([4.0, 1.0, 0.25])
+    np.testing.assert_allclose(y, expected, rtol=1e-6)
+
+
+def test_batch_norm_cumulative_momentum_counts_the_batches_in_the_functional_form():
+    mean, var, count = tg.zeros(2), tg.ones(2), tg.tensor(0, dtype=np.int64)
+    batches = [np.array([[0.0, 2.0], [2.0, 6.0]]), np.array([[4.0, 2.0], [6.0, 2.0]])]
+    for batch in batches:
+        F.batch_norm(tg.tensor(batch), mean, var, training=True, momentum=None,
+                     num_batches_tracked=count)
+    assert int(count.item()) == 2
+    # the cumulative average of the batch means (1, 4) and (5, 2), and of the unbiased variances
+    np.testing.assert_allclose(mean.numpy(), [3.0, 3.0])
+    np.testing.assert_allclose(var.numpy(), [(2.0 + 2.0) / 2, (8.0 + 0.0) / 2])
+    with pytest.raises(ValueError, match="batch_norm: momentum=None .* needs num_batches_tracked"):
+        F.batch_norm(tg.tensor(batches[0]), mean, var, training=True, momentum=None)
+    with pytest.raises(ValueError, match="batch_norm: num_batches_tracked must be a 0-d integer"):
+        F.batch_norm(tg.tensor(batches[0]), mean, var, training=True, num_batches_tracked=mean)
+
+
+@pytest.mark.skipif("cuda" not in DEVICES, reason="needs the cuda device (GPU or simulator)")
+@pytest.mark.parametrize("stale", ["running_mean", "running_var", "num_batches_tracked"])
+def test_batch_norm_refuses_running_stats_on_another_device(stale):
+    arguments = {"running_mean": tg.zeros(3).to("cuda"), "running_var": tg.ones(3).to("cuda"),
+                 "num_batches_tracked": tg.tensor(0, dtype=np.int64).to("cuda")}
+    arguments[stale] = arguments[stale].to("cpu")
+    x = tg.randn(4, 3).to("cuda")
+    with pytest.raises((ValueError, RuntimeError), match="one device"):
+        F.batch_norm(x, arguments["running_mean"], arguments["running_var"], training=True,
+                     num_batches_tracked=arguments["num_batches_tracked"])
+    module = tg.nn.BatchNorm1d(3)  # its buffers stay on the CPU
+    with pytest.raises((ValueError, RuntimeError), match="one device"):
+        module(x)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_batch_norm_is_accurate_when_the_mean_dwarfs_the_spread(device):
     require_kernels(device, "batch_norm_forward_train")

@@ -6,6 +6,7 @@ from .conv import (
     conv2d_backward_input,
     conv2d_backward_weight,
     conv2d_forward,
+    conv2d_input_layout,
 )
 from .elementwise import binary, binary_backward, expand, unary, unary_backward, where
 from .linear import linear_backward, linear_forward
@@ -24,6 +25,7 @@ from .memory import arange, astype, copy, copy_into, empty, from_numpy, full, to
 from .norm import (
     batch_norm_backward,
     batch_norm_backward_eval,
+    batch_norm_count,
     batch_norm_forward_eval,
     batch_norm_forward_train,
     layer_norm_backward,

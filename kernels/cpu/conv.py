@@ -2,14 +2,11 @@
 
 How the forward pass is organised (and why):
 
-1. The input is copied once into *planes*: zero-padded and, for stride ``s > 1``, split into
-   ``s * s`` phase planes (``plane[py, px][i, j] = padded[i * s + py, j * s + px]``), each
-   ``Hq x Wq`` and flattened. In those planes every (channel, kh, kw) tap of the kernel is a
-   single *offset*, and output pixel ``q = oh * Wq + ow`` reads ``plane[offset + q]``. So the
-   whole convolution is ``out[o, q] = sum_t w[o, t] * plane[offset[t] + q]``: no index
-   arithmetic or padding test in the inner loop, which is a contiguous, vectorisable run
-   over ``q``. The price: each output row also computes ``Wq - OW`` garbage columns (the
-   window wrapping into the next row), dropped when the result is copied out.
+1. The input is copied once into *planes* (``conv_layout.py``): padded and split by the
+   stride so that every (channel, kh, kw) tap of the kernel is a single offset, and the
+   whole convolution is ``out[o, q] = sum_t w[o, t] * plane[offset[t] + q]`` over output
+   pixels ``q = oh * Wq + ow``: a contiguous, vectorisable run with no index arithmetic or
+   padding test in the inner loop.
 2. Register blocking: one pass over ``q`` updates 8 output channels from 4 taps (32 FMAs per
    4 input loads and 8 accumulator loads/stores), on a 256-pixel tile whose accumulators
    stay in L1. A plain one-tap, one-channel loop is bound by the accumulator's load/store
@@ -21,6 +18,7 @@ How the forward pass is organised (and why):
 The input gradient is the forward kernel run on the (zero-inserted for stride > 1, then
 padded) output gradient with the kernel flipped and in/out channels swapped. The weight
 gradient is a dot product per (output channel, tap) over the same planes, blocked 4 x 4.
+Every entry point names its shapes once, in a ``ConvGeometry`` (``kernels/shapes.py``).
 """
 
 from __future__ import annotations
@@ -28,110 +26,11 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from ..shapes import conv2d_output_size
+from ..shapes import ConvGeometry, Padding, Pair, conv2d_geometry
+from .conv_layout import VECTOR, Planes, input_planes, output_grad_planes, output_grad_rows
 from .launch import threaded
 
-Pair = tuple[int, int]
-Padding = tuple[int, int, int, int]  # top, bottom, left, right
-
 TILE = 256  # output pixels per accumulator tile: 8 channels x 256 x 4 bytes = 8 KiB of L1
-VECTOR = 16  # floats in the widest SIMD register (AVX-512); tiles are rounded up to it
-
-
-# ---------------------------------------------------------------------------------------------
-# Layout: arrays -> padded, phase-split planes
-# ---------------------------------------------------------------------------------------------
-
-
-@threaded
-def _to_planes(x, top, left, insert, stride, rows, cols, Hq, Wq, length):
-    """Scatter ``x`` (N, C, H, W) into planes (N, length), zero wherever x does not land.
-
-    Element (h, w) lands at padded position (top + h * insert, left + w * insert) of a
-    ``rows x cols`` canvas (negative ``top``/``left`` crop), which is split into
-    ``stride * stride`` phase planes of ``Hq x Wq``: channel c, phase (py, px) starts at
-    ``((c * stride + py) * stride + px) * Hq * Wq``.
-    """
-    N, C, H, W = x.shape
-    plane = Hq * Wq
-    if stride == 1 and insert == 1:
-        # one plane per channel, written whole row by row (data and zero margins), so the
-        # buffer needs no zero-fill first: a third less memory traffic for a large input
-        out = np.empty((N, length), x.dtype)
-        out[:, C * plane:] = 0
-        if left == 0 and cols == W:
-            # no columns added or cut: a channel's rows are one run in x and in its plane
-            flat = x.reshape(N, C * H * W)
-            h0, h1 = max(0, -top), min(H, rows - top)
-            for nc in prange(N * C):
-                n = nc // C
-                c = nc % C
-                start = c * plane
-                first, last = start + (top + h0) * Wq, start + (top + max(h0, h1)) * Wq
-                out[n, start:first] = 0
-                out[n, first:last] = flat[n, c * H * W + h0 * W:c * H * W + max(h0, h1) * W]
-                out[n, last:start + plane] = 0
-            return out
-        w0, w1 = max(0, -left), min(W, cols - left)
-        lo, hi = left + w0, left + max(w0, w1)
-        for nc in prange(N * C):
-            n = nc // C
-            c = nc % C
-            for r in range(Hq):
-                row = out[n, c * plane + r * Wq:c * plane + (r + 1) * Wq]
-                h = r - top
-                if 0 <= h < H and w1 > w0:
-                    row[:lo] = 0
-                    row[lo:hi] = x[n, c, h, w0:w1]
-                    row[hi:] = 0
-                else:
-                    row[:] = 0
-        return out
-    out = np.zeros((N, length), x.dtype)
-    for nc in prange(N * C):
-        n = nc // C
-        c = nc % C
-        for h in range(H):
-            r = top + h * insert
-            if r < 0 or r >= rows:
-                continue
-            row_base = (c * stride + r % stride) * stride * plane + (r // stride) * Wq
-            for w in range(W):
-                col = left + w * insert
-                if 0 <= col < cols:
-                    out[n, row_base + (col % stride) * plane + col // stride] = x[n, c, h, w]
-    return out
-
-
-def _tap_offsets(channels: int, KH: int, KW: int, stride: int, dilation: Pair, Hq: int,
-                 Wq: int) -> np.ndarray:
-    """Offset of every (channel, kh, kw) tap in the planes, in weight-memory order."""
-    dh, dw = dilation
-    c = np.arange(channels).reshape(-1, 1, 1)
-    kh = np.arange(KH).reshape(1, -1, 1) * dh
-    kw = np.arange(KW).reshape(1, 1, -1) * dw
-    phase = (c * stride + kh % stride) * stride + kw % stride
-    offsets = phase * (Hq * Wq) + (kh // stride) * Wq + kw // stride
-    return np.ascontiguousarray(offsets.reshape(-1), dtype=np.int64)
-
-
-class _Planes:
-    """The planes of one convolution's input, and the tap offsets into them."""
-
-    def __init__(self, x, top, left, insert, stride, rows, cols, KH, KW, dilation, groups,
-                 OH, OW):
-        N, C = x.shape[:2]
-        self.Hq, self.Wq = -(-rows // stride), -(-cols // stride)
-        channels_per_group = C // groups
-        self.offsets = _tap_offsets(channels_per_group, KH, KW, stride, dilation, self.Hq,
-                                    self.Wq)
-        self.group_stride = channels_per_group * stride * stride * self.Hq * self.Wq
-        # The last tap of the last group reads OH * Wq values from its offset.
-        needed = (groups - 1) * self.group_stride + int(self.offsets.max()) + OH * self.Wq \
-            + VECTOR
-        length = max(needed, C * stride * stride * self.Hq * self.Wq)
-        self.data = _to_planes(x, top, left, insert, stride, rows, cols, self.Hq, self.Wq,
-                               length)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,41 +182,55 @@ def _channel_blocks(per_group: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(starts, np.int64), np.array(sizes, np.int64)
 
 
-def _conv_planes(planes: _Planes, weights, bias, groups, OH, OW, N, dtype):
-    """Run the forward kernel; ``weights`` (O, T) with T taps per group."""
+def _conv_planes(planes: Planes, weights: np.ndarray, bias: np.ndarray | None, groups: int,
+                 out_shape: tuple[int, int, int, int]) -> np.ndarray:
+    """Run the forward kernel over ``planes`` into ``out_shape`` (N, O, rows, cols);
+    ``weights`` (O, T) with T taps per group."""
     O = weights.shape[0]
+    dtype = planes.data.dtype
     padded = np.zeros((O + 7, weights.shape[1]), dtype)
     padded[:O] = weights
     bias = np.zeros(O, dtype) if bias is None else bias
     starts, sizes = _channel_blocks(O // groups)
-    out = np.empty((N, O, OH, OW), dtype)
+    out = np.empty(out_shape, dtype)
     _conv_planes_kernel(planes.data, padded, planes.offsets, bias, starts, sizes, groups,
                         planes.group_stride, planes.Wq, out)
     return out
 
 
+def _as_run(geometry: ConvGeometry) -> ConvGeometry:
+    """The geometry the kernels run: the planes split rows and columns by one stride, so
+    unequal strides run at stride 1 (the result is subsampled)."""
+    sh, sw = geometry.stride
+    return geometry if sh == sw else geometry.at_unit_stride()
+
+
+def conv2d_input_layout(x: np.ndarray, weight_shape, stride: Pair, padding: Padding,
+                        dilation: Pair, groups: int) -> Planes:
+    """x (N, C, H, W) as ``conv2d_forward`` and ``conv2d_backward_weight`` read it: its
+    padded, phase-split planes (``conv_layout.py``), to build once and pass to both."""
+    geometry = conv2d_geometry(x.shape, weight_shape, stride, padding, dilation, groups)
+    return input_planes(x, _as_run(geometry))
+
+
 def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair,
-                   padding: Padding, dilation: Pair, groups: int) -> np.ndarray:
+                   padding: Padding, dilation: Pair, groups: int,
+                   layout: Planes | None = None) -> np.ndarray:
     """Cross-correlation: (N, C, H, W) * (O, C // groups, KH, KW) -> (N, O, OH, OW).
 
     ``out[n, o, i, j] = bias[o] + sum_{c, kh, kw} w[o, c, kh, kw] *
     padded[n, g * C/groups + c, i * sh + kh * dh, j * sw + kw * dw]`` with ``g`` the group of
-    ``o``. ``padding`` is (top, bottom, left, right); unequal strides use the finer phase
-    split of the two (the planes are split by ``sh`` rows and ``sw`` columns alike when
-    ``sh == sw``; otherwise the op runs at stride 1 and subsamples).
+    ``o``. ``padding`` is (top, bottom, left, right). ``layout``: what
+    ``conv2d_input_layout`` gave for these arguments (built here when None).
     """
-    N, C, H, W = x.shape
-    O, _, KH, KW = weight.shape
-    sh, sw = stride
-    top, bottom, left, right = padding
-    if sh != sw:
-        full = conv2d_forward(x, weight, bias, (1, 1), padding, dilation, groups)
-        return np.ascontiguousarray(full[:, :, ::sh, ::sw])
-    OH = conv2d_output_size(H, KH, sh, top, bottom, dilation[0])
-    OW = conv2d_output_size(W, KW, sw, left, right, dilation[1])
-    planes = _Planes(x, top, left, 1, sh, H + top + bottom, W + left + right, KH, KW,
-                     dilation, groups, OH, OW)
-    return _conv_planes(planes, weight.reshape(O, -1), bias, groups, OH, OW, N, x.dtype)
+    geometry = conv2d_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+    run = _as_run(geometry)
+    planes = input_planes(x, run) if layout is None else layout
+    out = _conv_planes(planes, weight.reshape(run.out_channels, -1), bias, groups,
+                       run.output_shape)
+    if run is geometry:
+        return out
+    return np.ascontiguousarray(out[:, :, ::stride[0], ::stride[1]])
 
 
 def conv2d_backward_input(grad_out: np.ndarray, weight: np.ndarray, input_shape,
@@ -328,29 +241,14 @@ def conv2d_backward_input(grad_out: np.ndarray, weight: np.ndarray, input_shape,
     ``grad_x = conv(zero_insert(grad_out, stride), flip(weight)^T)`` at stride 1 over a
     canvas padded by ``dilation * (K - 1) - pad``, with in and out channels swapped.
     """
-    N, C, H, W = input_shape
+    geometry = conv2d_geometry(input_shape, weight.shape, stride, padding, dilation, groups)
     O, Cg, KH, KW = weight.shape
-    Og = O // groups
-    dh, dw = dilation
-    top, _, left, _ = padding
     # w_t[g, c, o, kh, kw] = w[g, o, c, KH-1-kh, KW-1-kw]
-    flipped = weight[:, :, ::-1, ::-1].reshape(groups, Og, Cg, KH, KW)
-    transposed = np.ascontiguousarray(flipped.transpose(0, 2, 1, 3, 4)).reshape(C, Og * KH * KW)
-    rows = H + dh * (KH - 1)
-    cols = W + dw * (KW - 1)
-    planes = _Planes(grad_out, dh * (KH - 1) - top, dw * (KW - 1) - left, stride[0], 1,
-                     rows, cols, KH, KW, dilation, groups, H, W) if stride[0] == stride[1] \
-        else _Planes(_insert_zeros(grad_out, stride), dh * (KH - 1) - top,
-                     dw * (KW - 1) - left, 1, 1, rows, cols, KH, KW, dilation, groups, H, W)
-    return _conv_planes(planes, transposed, None, groups, H, W, N, grad_out.dtype)
-
-
-def _insert_zeros(grad_out: np.ndarray, stride: Pair) -> np.ndarray:
-    """(N, O, OH, OW) -> (N, O, (OH-1)*sh+1, (OW-1)*sw+1) with zeros between elements."""
-    N, O, OH, OW = grad_out.shape
-    out = np.zeros((N, O, (OH - 1) * stride[0] + 1, (OW - 1) * stride[1] + 1), grad_out.dtype)
-    out[:, :, ::stride[0], ::stride[1]] = grad_out
-    return out
+    flipped = weight[:, :, ::-1, ::-1].reshape(groups, O // groups, Cg, KH, KW)
+    transposed = np.ascontiguousarray(flipped.transpose(0, 2, 1, 3, 4)).reshape(
+        geometry.in_channels, -1)
+    return _conv_planes(output_grad_planes(grad_out, geometry), transposed, None, groups,
+                        geometry.input_shape)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -426,40 +324,25 @@ def _conv_weight_grad_kernel(grad_planes, planes, offsets, groups, group_stride,
     return partial.sum(axis=0)
 
 
-@threaded
-def _grad_to_planes(grad_out, Wq):
-    """(N, O, OH, OW) -> (N, O, OH * Wq): rows spaced like the input planes, gaps zeroed."""
-    N, O, OH, OW = grad_out.shape
-    out = np.empty((N, O, OH * Wq), grad_out.dtype)  # every value written below
-    for no in prange(N * O):
-        n = no // O
-        o = no % O
-        for oh in range(OH):
-            out[n, o, oh * Wq:oh * Wq + OW] = grad_out[n, o, oh]
-            out[n, o, oh * Wq + OW:(oh + 1) * Wq] = 0
-    return out
-
-
 def conv2d_backward_weight(grad_out: np.ndarray, x: np.ndarray, weight_shape, stride: Pair,
-                           padding: Padding, dilation: Pair, groups: int) -> np.ndarray:
-    """dL/dw (O, C // groups, KH, KW) from dL/dout (N, O, OH, OW) and the input x."""
-    N, C, H, W = x.shape
-    O, _, KH, KW = weight_shape
-    _, _, OH, OW = grad_out.shape
-    sh, sw = stride
-    top, bottom, left, right = padding
-    if sh != sw:
-        full = np.zeros((N, O, H + top + bottom - dilation[0] * (KH - 1),
-                         W + left + right - dilation[1] * (KW - 1)), grad_out.dtype)
-        full[:, :, ::sh, ::sw] = grad_out
-        return conv2d_backward_weight(full, x, weight_shape, (1, 1), padding, dilation, groups)
-    planes = _Planes(x, top, left, 1, sh, H + top + bottom, W + left + right, KH, KW,
-                     dilation, groups, OH, OW)
-    grad_planes = _grad_to_planes(grad_out, planes.Wq)
-    grad_w = _conv_weight_grad_kernel(grad_planes, planes.data, planes.offsets, groups,
-                                      planes.group_stride, O, OH * planes.Wq,
-                                      min(get_num_threads(), N))
-    return grad_w.reshape(weight_shape)
+                           padding: Padding, dilation: Pair, groups: int,
+                           layout: Planes | None = None) -> np.ndarray:
+    """dL/dw (O, C // groups, KH, KW) from dL/dout (N, O, OH, OW) and the input x (N, C, H, W).
+
+    ``layout``: what ``conv2d_input_layout`` gave for x (built here when None).
+    """
+    geometry = conv2d_geometry(x.shape, weight_shape, stride, padding, dilation, groups)
+    run = _as_run(geometry)
+    if run is not geometry:  # the stride-1 output gradient: zero between the strided pixels
+        full = np.zeros(run.output_shape, grad_out.dtype)
+        full[:, :, ::stride[0], ::stride[1]] = grad_out
+        grad_out = full
+    planes = input_planes(x, run) if layout is None else layout
+    grad_w = _conv_weight_grad_kernel(output_grad_rows(grad_out, planes.Wq), planes.data,
+                                      planes.offsets, groups, planes.group_stride,
+                                      run.out_channels, run.out_height * planes.Wq,
+                                      min(get_num_threads(), run.batch))
+    return grad_w.reshape(run.weight_shape)
 
 
 @threaded(fastmath=True)

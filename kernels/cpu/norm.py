@@ -145,6 +145,11 @@ def batch_norm_forward_train(
     return y, mean.astype(x.dtype), invstd.astype(x.dtype)
 
 
+def batch_norm_count(num_batches_tracked: Array) -> None:
+    """One more training batch seen: the 0-d counter ``num_batches_tracked`` += 1, in place."""
+    num_batches_tracked += 1
+
+
 def batch_norm_forward_eval(
     x: Array,
     running_mean: Array,

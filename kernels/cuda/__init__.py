@@ -10,7 +10,7 @@ from .conv import (
     conv2d_backward_input,
     conv2d_backward_weight,
     conv2d_forward,
-    conv2d_output_size,
+    conv2d_input_layout,
 )
 from .elementwise import binary, binary_backward, expand, unary, unary_backward, where
 from .linear import linear_backward, linear_forward
@@ -41,6 +41,7 @@ from .memory import (
 from .norm import (
     batch_norm_backward,
     batch_norm_backward_eval,
+    batch_norm_count,
     batch_norm_forward_eval,
     batch_norm_forward_train,
     layer_norm_backward,

@@ -173,6 +173,19 @@ def batch_norm_forward_train(x, weight, bias, eps: float, running_mean=None, run
     return y, mean, invstd
 
 
+@cuda.jit(cache=True)
+def _increment_kernel(counter):
+    """One thread adds 1 to the one-element ``counter``."""
+    if cuda.grid(1) == 0:
+        counter[0] += 1
+
+
+def batch_norm_count(num_batches_tracked) -> None:
+    """One more training batch seen: the 0-d counter ``num_batches_tracked`` += 1, in place
+    (on the device: no copy to the host)."""
+    _increment_kernel[1, 1](flat(num_batches_tracked))
+
+
 def batch_norm_forward_eval(x, running_mean, running_var, weight, bias, eps: float):
     """``y = (x - running_mean) / sqrt(running_var + eps) * weight + bias`` per channel."""
     batch, channels, spatial = _channel_layout(tuple(x.shape))

@@ -50,14 +50,12 @@ class _BatchNorm(Module):
         if x.shape[1] != self.num_features:
             raise ValueError(f"{name}: input has {x.shape[1]} channels, the layer was built "
                              f"for {self.num_features}")
-        momentum = 0.0 if self.momentum is None else self.momentum
+        # Without running statistics the batch's own are used in evaluation too. The op
+        # updates the running statistics and the counter (training mode only).
         use_batch_stats = self.training or not self.track_running_stats
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # cumulative average over all batches seen
-                momentum = 1.0 / float(self.num_batches_tracked.item())
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            use_batch_stats, momentum, self.eps)
+                            use_batch_stats, self.momentum, self.eps,
+                            num_batches_tracked=self.num_batches_tracked)
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
@@ -76,8 +74,9 @@ class BatchNorm1d(_BatchNorm):
     """Normalise each feature over the batch: (N, C) or (N, C, L) -> same shape.
 
     Training: y = (x - mean_batch) / sqrt(var_batch + eps) * weight + bias, and the running
-    averages move by `momentum` towards the batch statistics (unbiased variance). Eval: the
-    running averages replace the batch statistics.
+    averages move by `momentum` towards the batch statistics (unbiased variance; with
+    ``momentum=None`` they are the cumulative average of all batches, counted in
+    ``num_batches_tracked``). Eval: the running averages replace the batch statistics.
     """
 
     expected_dims = (2, 3)

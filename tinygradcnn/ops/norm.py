@@ -8,6 +8,8 @@ over the trailing ``normalized_shape``. Both use the biased variance to normalis
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Function
 from ..tensor import Tensor
 from .softmax import float_tensor
@@ -16,16 +18,26 @@ from .softmax import float_tensor
 class BatchNorm(Function):
     """Training: batch statistics, whose dependence on x enters the gradient
     (``dx = w * invstd * (g - mean(g) - xhat * mean(g * xhat))``). Evaluation: the running
-    statistics are constants (``dx = w * invstd * g``)."""
+    statistics are constants (``dx = w * invstd * g``).
+
+    The running statistics are inputs like the others (so they must be on the input's
+    device) that never get a gradient; training mode updates them here and nowhere else.
+    """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+    def forward(ctx, x, weight, bias, running_mean, running_var, num_batches_tracked, training,
+                momentum, eps):
         k = ctx.kernels
         ctx.training = training
         if training:
+            if num_batches_tracked is not None:
+                k.batch_norm_count(num_batches_tracked)
+                if momentum is None:  # cumulative average: batch b weighs 1 / b
+                    momentum = 1.0 / float(k.to_numpy(num_batches_tracked))
             y, mean, invstd = k.batch_norm_forward_train(
-                x, weight, bias, eps, running_mean, running_var, momentum
-            )
+                x, weight, bias, eps, running_mean, running_var,
+                0.0 if momentum is None else momentum,
+            )  # fmt: skip
             ctx.save_for_backward(x, weight, mean, invstd)
             return y
         # Copies: the running statistics may be updated in place before backward runs.
@@ -45,7 +57,8 @@ class BatchNorm(Function):
                 grad, x, running_mean, running_var, weight, ctx.eps
             )
         needs = ctx.needs_input_grad
-        return grad_x, (grad_weight if needs[1] else None), (grad_bias if needs[2] else None)
+        return (grad_x, grad_weight if needs[1] else None, grad_bias if needs[2] else None,
+                None, None, None)
 
 
 class LayerNorm(Function):
@@ -96,8 +109,10 @@ def batch_norm(
     weight: Tensor | None = None,
     bias: Tensor | None = None,
     training: bool = False,
-    momentum: float = 0.1,
+    momentum: float | None = 0.1,
     eps: float = 1e-5,
+    *,
+    num_batches_tracked: Tensor | None = None,
 ) -> Tensor:
     """Normalise each channel of ``input`` (N, C, *) -> same shape.
 
@@ -106,6 +121,10 @@ def batch_norm(
     are updated in place: ``r = (1 - momentum) * r + momentum * stat``, with the unbiased
     variance ``var * M / (M - 1)`` (M = N * prod(*)) for ``running_var``. Otherwise the
     running statistics are used and left alone.
+
+    ``num_batches_tracked`` (a 0-d integer tensor, as ``nn.BatchNorm2d`` keeps) is
+    incremented by each training call; ``momentum=None`` then makes the running statistics
+    the cumulative average of all batches (``momentum = 1 / num_batches_tracked``).
     """
     op = "batch_norm"
     float_tensor(op, "input", input)
@@ -114,7 +133,13 @@ def batch_norm(
             f"{op}: input must be (N, C, *) with at least 2 dimensions, got {input.shape}"
         )
     channels = input.shape[1]
-    if not 0.0 <= momentum <= 1.0:
+    if momentum is None:
+        if training and num_batches_tracked is None and (
+            running_mean is not None or running_var is not None
+        ):
+            raise ValueError(f"{op}: momentum=None (a cumulative average) needs "
+                             f"num_batches_tracked")
+    elif not 0.0 <= momentum <= 1.0:
         raise ValueError(f"{op}: momentum must be in [0, 1], got {momentum}")
     if eps < 0:
         raise ValueError(f"{op}: eps must be non-negative, got {eps}")
@@ -127,7 +152,6 @@ def batch_norm(
             )
     elif running_mean is None or running_var is None:
         raise ValueError(f"{op}: running_mean and running_var are required when not training")
-    stats = []
     for name, value in (("running_mean", running_mean), ("running_var", running_var)):
         if value is not None:
             float_tensor(op, name, value)
@@ -138,12 +162,17 @@ def batch_norm(
                 )
             if value.requires_grad:
                 raise ValueError(f"{op}: {name} must not require grad (it is updated in place)")
-        stats.append(None if value is None else value.data)
+    if num_batches_tracked is not None and (
+        num_batches_tracked.shape != () or np.dtype(num_batches_tracked.dtype).kind not in "iu"
+    ):
+        raise ValueError(f"{op}: num_batches_tracked must be a 0-d integer tensor, got shape "
+                         f"{num_batches_tracked.shape} and dtype {num_batches_tracked.dtype}")
     weight = _affine(op, "weight", weight, (channels,), input)
     bias = _affine(op, "bias", bias, (channels,), input)
     return BatchNorm.apply(
-        input, weight, bias, running_mean=stats[0], running_var=stats[1],
-        training=bool(training), momentum=float(momentum), eps=float(eps),
+        input, weight, bias, running_mean, running_var, num_batches_tracked,
+        training=bool(training), momentum=None if momentum is None else float(momentum),
+        eps=float(eps),
     )  # fmt: skip
 
 

@@ -1,0 +1,190 @@
+"""The layout the CPU convolution kernels read: arrays copied into padded, phase-split planes.
+
+An input (N, C, H, W) is copied once into *planes*: zero-padded and, for stride ``s > 1``,
+split into ``s * s`` phase planes (``plane[py, px][i, j] = padded[i * s + py, j * s + px]``),
+each ``Hq x Wq`` and flattened. In those planes every (channel, kh, kw) tap of the kernel is a
+single *offset*, and output pixel ``q = oh * Wq + ow`` reads ``plane[offset + q]``. So the
+whole convolution is ``out[o, q] = sum_t w[o, t] * plane[offset[t] + q]``: no index
+arithmetic or padding test in the inner loop, which is a contiguous, vectorisable run over
+``q``. The price: each output row also computes ``Wq - OW`` garbage columns (the window
+wrapping into the next row), dropped when the result is copied out.
+
+The input gradient reads the output gradient the same way: zero-inserted between elements
+for stride > 1 (the ``insert`` spacing of a ``Canvas``), padded by ``dilation * (K - 1) - pad``
+(negative: cropped), at stride 1.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import prange
+
+from ..shapes import ConvGeometry, Pair
+from .launch import threaded
+
+# Floats in the widest SIMD register (AVX-512): the kernels' loops run in whole vectors, so
+# the planes end with a vector's worth of margin.
+VECTOR = 16
+
+
+class Canvas(NamedTuple):
+    """Where an (N, C, H, W) array lands in the padded picture the planes are cut from:
+    element (h, w) at (top + h * insert, left + w * insert) of ``rows x cols`` (negative
+    ``top``/``left`` crop), split into ``stride * stride`` phase planes."""
+
+    top: int
+    left: int
+    insert: int
+    stride: int
+    rows: int
+    cols: int
+
+
+class Planes(NamedTuple):
+    """The planes of one array and the offsets of the kernel's taps into them.
+
+    ``data`` (N, length); ``offsets`` (C // groups * KH * KW,) in weight-memory order, within
+    a group; group ``g``'s channels start at ``g * group_stride``; a plane row is ``Wq`` long.
+    """
+
+    data: np.ndarray
+    offsets: np.ndarray
+    group_stride: int
+    Wq: int
+
+
+@threaded
+def _to_planes(x, top, left, insert, stride, rows, cols, Hq, Wq, length):
+    """Scatter ``x`` (N, C, H, W) into planes (N, length), zero wherever x does not land.
+
+    Channel c, phase (py, px) starts at ``((c * stride + py) * stride + px) * Hq * Wq``;
+    the other arguments are the fields of a ``Canvas``.
+    """
+    N, C, H, W = x.shape
+    plane = Hq * Wq
+    if stride == 1 and insert == 1:
+        # one plane per channel, written whole row by row (data and zero margins), so the
+        # buffer needs no zero-fill first: a third less memory traffic for a large input
+        out = np.empty((N, length), x.dtype)
+        out[:, C * plane:] = 0
+        if left == 0 and cols == W:
+            # no columns added or cut: a channel's rows are one run in x and in its plane
+            flat = x.reshape(N, C * H * W)
+            h0, h1 = max(0, -top), min(H, rows - top)
+            for nc in prange(N * C):
+                n = nc // C
+                c = nc % C
+                start = c * plane
+                first, last = start + (top + h0) * Wq, start + (top + max(h0, h1)) * Wq
+                out[n, start:first] = 0
+                out[n, first:last] = flat[n, c * H * W + h0 * W:c * H * W + max(h0, h1) * W]
+                out[n, last:start + plane] = 0
+            return out
+        w0, w1 = max(0, -left), min(W, cols - left)
+        lo, hi = left + w0, left + max(w0, w1)
+        for nc in prange(N * C):
+            n = nc // C
+            c = nc % C
+            for r in range(Hq):
+                row = out[n, c * plane + r * Wq:c * plane + (r + 1) * Wq]
+                h = r - top
+                if 0 <= h < H and w1 > w0:
+                    row[:lo] = 0
+                    row[lo:hi] = x[n, c, h, w0:w1]
+                    row[hi:] = 0
+                else:
+                    row[:] = 0
+        return out
+    out = np.zeros((N, length), x.dtype)
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        for h in range(H):
+            r = top + h * insert
+            if r < 0 or r >= rows:
+                continue
+            row_base = (c * stride + r % stride) * stride * plane + (r // stride) * Wq
+            for w in range(W):
+                col = left + w * insert
+                if 0 <= col < cols:
+                    out[n, row_base + (col % stride) * plane + col // stride] = x[n, c, h, w]
+    return out
+
+
+def _tap_offsets(channels: int, kernel: Pair, stride: int, dilation: Pair, Hq: int,
+                 Wq: int) -> np.ndarray:
+    """Offset of every (channel, kh, kw) tap in the planes, in weight-memory order."""
+    dh, dw = dilation
+    c = np.arange(channels).reshape(-1, 1, 1)
+    kh = np.arange(kernel[0]).reshape(1, -1, 1) * dh
+    kw = np.arange(kernel[1]).reshape(1, 1, -1) * dw
+    phase = (c * stride + kh % stride) * stride + kw % stride
+    offsets = phase * (Hq * Wq) + (kh // stride) * Wq + kw // stride
+    return np.ascontiguousarray(offsets.reshape(-1), dtype=np.int64)
+
+
+def _planes(x: np.ndarray, canvas: Canvas, kernel: Pair, dilation: Pair, groups: int,
+            out_size: Pair) -> Planes:
+    """The planes of ``x`` on ``canvas``, for a kernel producing ``out_size`` (rows, cols)."""
+    C = x.shape[1]
+    stride = canvas.stride
+    Hq, Wq = -(-canvas.rows // stride), -(-canvas.cols // stride)
+    channels_per_group = C // groups
+    offsets = _tap_offsets(channels_per_group, kernel, stride, dilation, Hq, Wq)
+    group_stride = channels_per_group * stride * stride * Hq * Wq
+    # The last tap of the last group reads OH * Wq values (in whole vectors) from its offset.
+    needed = (groups - 1) * group_stride + int(offsets.max()) + out_size[0] * Wq + VECTOR
+    length = max(needed, C * stride * stride * Hq * Wq)
+    data = _to_planes(x, *canvas, Hq, Wq, length)
+    return Planes(data, offsets, group_stride, Wq)
+
+
+def input_planes(x: np.ndarray, geometry: ConvGeometry) -> Planes:
+    """x (N, C, H, W) padded and split by the stride (``stride[0] == stride[1]``): what the
+    forward kernel and the weight gradient read."""
+    g = geometry
+    top, _, left, _ = g.padding
+    rows, cols = g.padded_size
+    return _planes(x, Canvas(top, left, 1, g.stride[0], rows, cols),
+                   (g.kernel_height, g.kernel_width), g.dilation, g.groups,
+                   (g.out_height, g.out_width))
+
+
+def output_grad_planes(grad_out: np.ndarray, geometry: ConvGeometry) -> Planes:
+    """grad_out (N, O, OH, OW) zero-inserted by the stride and padded by ``dilation * (K - 1)
+    - pad`` each side: the forward kernel over these planes with the flipped weight gives
+    the input gradient (N, C, H, W)."""
+    g = geometry
+    (KH, KW), (dh, dw) = (g.kernel_height, g.kernel_width), g.dilation
+    top, _, left, _ = g.padding
+    rows, cols = g.height + dh * (KH - 1), g.width + dw * (KW - 1)
+    insert = g.stride[0]
+    if g.stride[0] != g.stride[1]:  # _to_planes spaces rows and columns alike
+        grad_out, insert = _insert_zeros(grad_out, g.stride), 1
+    canvas = Canvas(dh * (KH - 1) - top, dw * (KW - 1) - left, insert, 1, rows, cols)
+    return _planes(grad_out, canvas, (KH, KW), g.dilation, g.groups, (g.height, g.width))
+
+
+def _insert_zeros(grad_out: np.ndarray, stride: Pair) -> np.ndarray:
+    """(N, O, OH, OW) -> (N, O, (OH-1)*sh+1, (OW-1)*sw+1) with zeros between elements."""
+    N, O, OH, OW = grad_out.shape
+    out = np.zeros((N, O, (OH - 1) * stride[0] + 1, (OW - 1) * stride[1] + 1), grad_out.dtype)
+    out[:, :, ::stride[0], ::stride[1]] = grad_out
+    return out
+
+
+@threaded
+def output_grad_rows(grad_out, Wq):
+    """(N, O, OH, OW) -> (N, O, OH * Wq): rows spaced like the input planes', gaps zeroed
+    (the weight gradient's other operand)."""
+    N, O, OH, OW = grad_out.shape
+    out = np.empty((N, O, OH * Wq), grad_out.dtype)  # every value written below
+    for no in prange(N * O):
+        n = no // O
+        o = no % O
+        for oh in range(OH):
+            out[n, o, oh * Wq:oh * Wq + OW] = grad_out[n, o, oh]
+            out[n, o, oh * Wq + OW:(oh + 1) * Wq] = 0
+    return out
