@@ -54,6 +54,7 @@ def test_a_dim_out_of_range_is_an_index_error_naming_the_op_and_the_dim(op, call
     lambda: tg.cat([X, X], dim=True),
     lambda: X.flatten(0.0),
     lambda: X.argmax(0.5),
+    lambda: X.squeeze(0.5),
 ])
 def test_a_dim_that_is_not_an_int_is_a_type_error(call):
     with pytest.raises(TypeError, match="dim must be "):

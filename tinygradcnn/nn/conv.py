@@ -31,6 +31,7 @@ class _ConvNd(Module):
         self.groups = groups
         # "same" and "valid" stay strings, as in PyTorch: F.conv2d computes the padding, and
         # an even (dilated) kernel gets its extra row/column at the bottom/right.
+        self.padding: str | tuple[int, ...]
         if isinstance(padding, str):
             one_of(name, "padding", padding, ("same", "valid"), others="ints")
             if padding == "same" and any(s != 1 for s in self.stride):

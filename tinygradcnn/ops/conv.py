@@ -26,8 +26,6 @@ from ._checks import (
     shape_is,
 )
 
-Pair = tuple[int, int]
-
 
 class Conv2d(Function):
     """y = conv(x, w) + b;  dx = conv_transpose(dy, w),  dw = corr(x, dy),  db = sum(dy)."""
@@ -49,7 +47,7 @@ class Conv2d(Function):
         return grad_x, grad_w, grad_b
 
 
-def _same_padding(kernel: Pair, dilation: Pair) -> tuple[int, int, int, int]:
+def _same_padding(kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[int, int, int, int]:
     """Padding that keeps the size at stride 1; an odd total puts the extra pixel after, as
     PyTorch does (even kernels need it)."""
     top = dilation[0] * (kernel[0] - 1) // 2

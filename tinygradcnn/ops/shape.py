@@ -12,7 +12,7 @@ from ..backend import kernels_for
 from ..kernels.broadcast import broadcast_shapes
 from ..tensor import Tensor
 from ._checks import dim as check_dim
-from ._checks import int_sequence, is_int, one_of
+from ._checks import int_sequence, one_of
 
 
 def _dims(op: str, name: str, args) -> tuple[int, ...]:
@@ -74,7 +74,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     if dim is None:
         return input.reshape(*[s for s in input.shape if s != 1])
     dims = {check_dim("squeeze", d, input.ndim, scalar_ok=False)
-            for d in ((dim,) if is_int(dim) else dim)}
+            for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
     return input.reshape(*[s for i, s in enumerate(input.shape) if not (i in dims and s == 1)])
 
 
