@@ -237,7 +237,7 @@ def test_conv2d_gradient_of_bias_is_output_gradient_summed():
         ((1, 1, 5, 5), (1, 1, 3, 3), {"stride": 1.5}, TypeError,
          r"conv2d: stride must be an int or a pair of ints, got 1.5"),
         ((1, 1, 5, 5), (1, 1, 3, 3), {"groups": 0}, ValueError,
-         r"conv2d: groups must be a positive int"),
+         r"conv2d: groups must be >= 1, got 0"),
         ((5, 5), (1, 1, 3, 3), {}, ValueError,
          r"conv2d: input must be \(N, C, H, W\) or \(C, H, W\), got shape \(5, 5\)"),
         ((1, 1, 5, 5), (1, 3, 3), {}, ValueError, r"conv2d: weight must be \(out_channels"),

@@ -316,7 +316,7 @@ def test_loss_modules_match_torch():
 
 def test_conv_same_padding_keeps_the_size():
     conv = nn.Conv2d(2, 4, 3, padding="same")
-    assert conv.padding == (1, 1)
+    assert conv.padding == "same"  # kept as given, as PyTorch; F.conv2d computes the widths
     assert conv(tg.ones(1, 2, 7, 9)).shape == (1, 4, 7, 9)
     with pytest.raises(ValueError, match="divisible by groups"):
         nn.Conv2d(3, 4, 3, groups=2)

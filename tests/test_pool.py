@@ -164,7 +164,7 @@ def test_pools_accept_unbatched_input_and_global_pooling(device):
         (lambda x: F.avg_pool2d(x, 2, divisor_override=0), ValueError,
          r"avg_pool2d: divisor_override must be a non-zero int"),
         (lambda x: F.adaptive_avg_pool2d(x, 0), ValueError,
-         r"adaptive_avg_pool2d: output_size must be positive ints"),
+         r"adaptive_avg_pool2d: output_size must be >= 1, got 0"),
         (lambda x: F.max_pool2d(x.reshape(16), 2), ValueError,
          r"max_pool2d: input must be \(N, C, H, W\) or \(C, H, W\), got shape \(16,\)"),
         (lambda x: F.max_pool1d(x.reshape(1, 1, 16), 17), ValueError,

@@ -7,14 +7,14 @@ from .module import Module
 
 
 class ReLU(Module):
-    """max(0, x), elementwise."""
+    """max(0, x), elementwise. Any shape -> same shape."""
 
     def forward(self, x):
         return F.relu(x)
 
 
 class LeakyReLU(Module):
-    """x for x > 0, negative_slope * x otherwise."""
+    """x for x > 0, negative_slope * x otherwise. Any shape -> same shape."""
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
@@ -28,7 +28,7 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
-    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    """x for x > 0, alpha * (exp(x) - 1) otherwise. Any shape -> same shape."""
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
@@ -42,21 +42,21 @@ class ELU(Module):
 
 
 class Sigmoid(Module):
-    """1 / (1 + exp(-x))."""
+    """1 / (1 + exp(-x)). Any shape -> same shape."""
 
     def forward(self, x):
         return F.sigmoid(x)
 
 
 class Tanh(Module):
-    """tanh(x)."""
+    """tanh(x). Any shape -> same shape."""
 
     def forward(self, x):
         return F.tanh(x)
 
 
 class GELU(Module):
-    """x * Phi(x); approximate="tanh" uses the tanh formula."""
+    """x * Phi(x); approximate="tanh" uses the tanh formula. Any shape -> same shape."""
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
@@ -70,14 +70,15 @@ class GELU(Module):
 
 
 class SiLU(Module):
-    """x * sigmoid(x) (also called swish)."""
+    """x * sigmoid(x) (also called swish). Any shape -> same shape."""
 
     def forward(self, x):
         return F.silu(x)
 
 
 class Softmax(Module):
-    """exp(x) / sum(exp(x)) along `dim`."""
+    """exp(x) / sum(exp(x)) along `dim`. Any shape -> same shape, each slice along `dim`
+    summing to 1: (N, C) logits -> (N, C) probabilities for dim=1."""
 
     def __init__(self, dim: int = -1) -> None:
         super().__init__()
@@ -91,7 +92,7 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
-    """log(softmax(x)) along `dim`, computed stably."""
+    """log(softmax(x)) along `dim`, computed stably. Any shape -> same shape."""
 
     def __init__(self, dim: int = -1) -> None:
         super().__init__()

@@ -9,7 +9,9 @@ from .module import Module
 
 
 class Sequential(Module):
-    """Run modules one after the other: `Sequential(Conv2d(1, 6, 5), ReLU(), MaxPool2d(2))`.
+    """Run modules one after the other: `Sequential(Conv2d(1, 6, 5), ReLU(), MaxPool2d(2))`
+    maps (N, 1, 28, 28) -> (N, 6, 12, 12): the input shape of the first module -> the output
+    shape of the last.
 
     Also `Sequential(OrderedDict(conv=..., relu=...))` to name the steps. Children are named
     "0", "1", ... otherwise; `seq[i]` and `seq[a:b]` index them.

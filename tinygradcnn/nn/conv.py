@@ -6,45 +6,40 @@ import math
 
 import numpy as np
 
+from ..ops._checks import as_int, int_tuple, one_of
 from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
 
 
-def _tuple(value, n: int, name: str) -> tuple[int, ...]:
-    if isinstance(value, int):
-        return (value,) * n
-    value = tuple(int(v) for v in value)
-    if len(value) != n:
-        raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
-    return value
-
-
 class _ConvNd(Module):
     def __init__(self, ndim, in_channels, out_channels, kernel_size, stride, padding, dilation,
                  groups, bias, name) -> None:
         super().__init__()
+        in_channels = as_int(name, "in_channels", in_channels, minimum=1)
+        out_channels = as_int(name, "out_channels", out_channels, minimum=1)
+        groups = as_int(name, "groups", groups, minimum=1)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must both be divisible by groups ({groups})")
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = _tuple(kernel_size, ndim, f"{name}: kernel_size")
-        self.stride = _tuple(stride, ndim, f"{name}: stride")
-        self.dilation = _tuple(dilation, ndim, f"{name}: dilation")
+        self.kernel_size = int_tuple(name, "kernel_size", kernel_size, ndim, minimum=1)
+        self.stride = int_tuple(name, "stride", stride, ndim, minimum=1)
+        self.dilation = int_tuple(name, "dilation", dilation, ndim, minimum=1)
         self.groups = groups
-        if padding == "valid":
-            padding = 0
-        elif padding == "same":
-            if any(s != 1 for s in self.stride):
-                raise ValueError(f"{name}: padding='same' needs stride 1, got {self.stride}")
-            spans = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size, strict=True)]
-            if any(span % 2 for span in spans):
-                raise ValueError(f"{name}: padding='same' needs an odd (dilated) kernel size, "
-                                 f"got kernel_size={self.kernel_size}")
-            padding = tuple(span // 2 for span in spans)
-        self.padding = _tuple(padding, ndim, f"{name}: padding")
+        # "same" and "valid" stay strings, as in PyTorch: F.conv2d computes the padding, and
+        # an even (dilated) kernel gets its extra row/column at the bottom/right.
+        self.padding: str | tuple[int, ...]
+        if isinstance(padding, str):
+            one_of(name, "padding", padding, ("same", "valid"), others="ints")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError(f"{name}: padding='same' needs stride 1, got "
+                                 f"stride={self.stride}")
+            self.padding = padding
+        else:
+            self.padding = int_tuple(name, "padding", padding, ndim, minimum=0)
         shape = (out_channels, in_channels // groups, *self.kernel_size)
         self.weight = Parameter(np.empty(shape, dtype=np.float32))
         if bias:
@@ -80,12 +75,14 @@ class Conv2d(_ConvNd):
     """2-d convolution (cross-correlation, as in every framework).
 
     (N, C_in, H, W) -> (N, C_out, H_out, W_out) with
-    H_out = floor((H + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1.
+    H_out = floor((H + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1
+    (and the same for W); also unbatched (C_in, H, W) -> (C_out, H_out, W_out).
 
     Args:
         in_channels, out_channels: channels of the input and of the output.
-        kernel_size, stride, padding, dilation: an int or an (h, w) pair; padding may also be
-            "valid" (0) or "same" (stride 1, odd kernel).
+        kernel_size, stride, padding, dilation: an int or an (h, w) pair of ints; padding may
+            also be "valid" (0) or "same" (H_out = H, W_out = W; stride 1 only; an even
+            dilated kernel pads one more row/column at the bottom/right, as PyTorch).
         groups: split the channels into this many independent convolutions.
         bias: add a learned per-channel bias.
 
@@ -114,7 +111,8 @@ class Conv2d(_ConvNd):
 class Conv1d(_ConvNd):
     """1-d convolution over sequences: (N, C_in, L) -> (N, C_out, L_out), with
     L_out = floor((L + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1.
-    Arguments as `Conv2d`, with ints (or 1-tuples). Weight (C_out, C_in / groups, k)."""
+    Arguments as `Conv2d`, with ints (or 1-tuples), or padding "same"/"valid".
+    Weight (C_out, C_in / groups, k)."""
 
     def __init__(
         self,
@@ -131,5 +129,5 @@ class Conv1d(_ConvNd):
                          groups, bias, "Conv1d")
 
     def forward(self, x):
-        return F.conv1d(x, self.weight, self.bias, self.stride[0], self.padding[0],
-                        self.dilation[0], self.groups)
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..ops._checks import real
 from . import functional as F
 from .module import Module
 
@@ -12,9 +13,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p = real("Dropout", "p", p, 0, 1)
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
@@ -24,13 +23,12 @@ class Dropout(Module):
 
 
 class GaussianNoise(Module):
-    """Add N(0, std^2) noise during training; the identity in eval mode."""
+    """Add N(0, std^2) noise during training; the identity in eval mode. Any shape -> same
+    shape."""
 
     def __init__(self, std: float = 0.1) -> None:
         super().__init__()
-        if std < 0:
-            raise ValueError(f"GaussianNoise: std must be >= 0, got {std}")
-        self.std = std
+        self.std = real("GaussianNoise", "std", std, 0)
 
     def forward(self, x):
         return F.gaussian_noise(x, self.std, self.training)

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..ops._checks import as_int
 from . import functional as F
 from . import init
 from .module import Module
@@ -21,8 +22,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
-        self.in_features = in_features
-        self.out_features = out_features
+        self.in_features = as_int("Linear", "in_features", in_features, minimum=0)
+        self.out_features = as_int("Linear", "out_features", out_features, minimum=0)
         self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
         if bias:
             self.bias = Parameter(np.empty(out_features, dtype=np.float32))
@@ -45,7 +46,8 @@ class Linear(Module):
 
 
 class Identity(Module):
-    """Returns its input unchanged (a placeholder, e.g. for a removed layer)."""
+    """Returns its input unchanged (a placeholder, e.g. for a removed layer). Any shape ->
+    same shape."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__()
@@ -59,8 +61,8 @@ class Flatten(Module):
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
-        self.start_dim = start_dim
-        self.end_dim = end_dim
+        self.start_dim = as_int("Flatten", "start_dim", start_dim)
+        self.end_dim = as_int("Flatten", "end_dim", end_dim)
 
     def forward(self, x):
         return x.flatten(self.start_dim, self.end_dim)

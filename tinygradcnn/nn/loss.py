@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..ops._checks import one_of
 from ..tensor import Tensor
 from . import functional as F
 from .module import Module
@@ -10,9 +11,7 @@ from .module import Module
 class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or "
-                             f"'none', got {reduction!r}")
+        one_of(type(self).__name__, "reduction", reduction, ("mean", "sum", "none"))
         self.reduction = reduction
 
     def extra_repr(self) -> str:
@@ -45,8 +44,9 @@ class CrossEntropyLoss(_WeightedLoss):
 
 
 class NLLLoss(_WeightedLoss):
-    """Negative log-likelihood of log-probabilities (N, C) at class indices (N,);
-    `NLLLoss()(log_softmax(x, 1), t)` equals `CrossEntropyLoss()(x, t)`."""
+    """Negative log-likelihood of log-probabilities (N, C) at class indices (N,) -> scalar
+    (or (N,) with reduction="none"); `NLLLoss()(log_softmax(x, 1), t)` equals
+    `CrossEntropyLoss()(x, t)`."""
 
     def __init__(self, weight: Tensor | None = None, ignore_index: int = -100,
                  reduction: str = "mean") -> None:
@@ -58,22 +58,25 @@ class NLLLoss(_WeightedLoss):
 
 
 class MSELoss(_Loss):
-    """Mean squared error between two tensors of one shape."""
+    """Mean squared error between two tensors of one shape: (*), (*) -> scalar (or (*) with
+    reduction="none"); shapes that differ broadcast, with PyTorch's warning."""
 
     def forward(self, prediction, target):
         return F.mse_loss(prediction, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
-    """Mean absolute error between two tensors of one shape."""
+    """Mean absolute error between two tensors of one shape: (*), (*) -> scalar (or (*)
+    with reduction="none"); shapes that differ broadcast, with PyTorch's warning."""
 
     def forward(self, prediction, target):
         return F.l1_loss(prediction, target, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
-    """Binary cross-entropy of logits against targets in [0, 1], computed stably;
-    `weight` rescales elements, `pos_weight` the positive term (per class)."""
+    """Binary cross-entropy of logits against targets in [0, 1], computed stably:
+    (*), (*) -> scalar (or (*) with reduction="none"); `weight` rescales elements,
+    `pos_weight` the positive term (per class)."""
 
     def __init__(self, weight: Tensor | None = None, reduction: str = "mean",
                  pos_weight: Tensor | None = None) -> None:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from ..ops._checks import int_tuple
 from . import functional as F
 from .module import Module
 
 
 class _Pool(Module):
+    spatial_dims = 2  # of kernel_size, stride, padding (1 for the 1-d pools)
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False) -> None:
         super().__init__()
+        # Checked here so that MaxPool2d(2.5) fails where it is written, not at the first
+        # forward; the values are kept as given, as PyTorch keeps them.
+        name, dims = type(self).__name__, self.spatial_dims
+        int_tuple(name, "kernel_size", kernel_size, dims, minimum=1)
+        if stride is not None:
+            int_tuple(name, "stride", stride, dims, minimum=1)
+        int_tuple(name, "padding", padding, dims, minimum=0)
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
@@ -19,13 +29,16 @@ class _Pool(Module):
 
 
 class MaxPool2d(_Pool):
-    """Maximum over each window: (N, C, H, W) -> (N, C, H_out, W_out); stride defaults to
-    the kernel size. `MaxPool2d(2)` halves H and W: a 4x4 map becomes 2x2, each output the
-    largest of a 2x2 block. Padding counts as -inf; `ceil_mode` keeps partial windows."""
+    """Maximum over each window: (N, C, H, W) -> (N, C, H_out, W_out), with
+    H_out = floor((H + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1 (ceil
+    with `ceil_mode`); stride defaults to the kernel size. `MaxPool2d(2)` halves H and W:
+    a 4x4 map becomes 2x2, each output the largest of a 2x2 block. Padding counts as -inf;
+    `ceil_mode` keeps partial windows."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  ceil_mode: bool = False) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode)
+        int_tuple(type(self).__name__, "dilation", dilation, self.spatial_dims, minimum=1)
         self.dilation = dilation
 
     def forward(self, x):
@@ -37,8 +50,8 @@ class MaxPool2d(_Pool):
 
 
 class AvgPool2d(_Pool):
-    """Mean over each window: (N, C, H, W) -> (N, C, H_out, W_out). Padded zeros count in
-    the mean unless `count_include_pad=False`."""
+    """Mean over each window: (N, C, H, W) -> (N, C, H_out, W_out), sizes as `MaxPool2d`.
+    Padded zeros count in the mean unless `count_include_pad=False`."""
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True) -> None:
@@ -74,7 +87,10 @@ class AdaptiveAvgPool2d(Module):
 
 
 class MaxPool1d(MaxPool2d):
-    """Maximum over windows of a sequence: (N, C, L) -> (N, C, L_out)."""
+    """Maximum over windows of a sequence: (N, C, L) -> (N, C, L_out), with
+    L_out = floor((L + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1."""
+
+    spatial_dims = 1
 
     def forward(self, x):
         return F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -82,7 +98,10 @@ class MaxPool1d(MaxPool2d):
 
 
 class AvgPool1d(AvgPool2d):
-    """Mean over windows of a sequence: (N, C, L) -> (N, C, L_out)."""
+    """Mean over windows of a sequence: (N, C, L) -> (N, C, L_out), with
+    L_out = floor((L + 2 * padding - kernel_size) / stride) + 1."""
+
+    spatial_dims = 1
 
     def forward(self, x):
         return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,

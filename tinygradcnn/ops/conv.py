@@ -15,9 +15,16 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .softmax import float_tensor
-
-Pair = tuple[int, int]
+from ._checks import (
+    as_int,
+    channels_match,
+    float_tensor,
+    int_tuple,
+    ndim_in,
+    one_of,
+    same_dtype,
+    shape_is,
+)
 
 
 class Conv2d(Function):
@@ -51,30 +58,7 @@ class Conv2d(Function):
         return grad_x, grad_w, grad_b
 
 
-def _int_pair(op: str, name: str, value, minimum: int) -> Pair:
-    """An int or a pair of ints, each >= minimum, as a pair."""
-    values = (value, value) if isinstance(value, int) else value
-    if not isinstance(values, (tuple, list)) or len(values) != 2 or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in values
-    ):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(values) < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return tuple(values)
-
-
-def _int_one(op: str, name: str, value, minimum: int) -> int:
-    """An int or a 1-tuple of an int, >= minimum (a 1-d op's stride, padding, dilation)."""
-    if isinstance(value, (tuple, list)) and len(value) == 1:
-        value = value[0]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return value
-
-
-def _same_padding(kernel: Pair, dilation: Pair) -> tuple[int, int, int, int]:
+def _same_padding(kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[int, int, int, int]:
     """Padding that keeps the size at stride 1; an odd total puts the extra pixel after, as
     PyTorch does (even kernels need it)."""
     top = dilation[0] * (kernel[0] - 1) // 2
@@ -87,52 +71,37 @@ def _conv(op: str, input: Tensor, weight: Tensor, bias: Tensor | None, stride, p
     """Validate a ``dims``-d convolution's arguments and run it as a 2-d one."""
     float_tensor(op, "input", input)
     float_tensor(op, "weight", weight)
-    if weight.ndim != dims + 2:
-        names = "(out_channels, in_channels/groups, kH, kW)" if dims == 2 else \
-            "(out_channels, in_channels/groups, kL)"
-        raise ValueError(f"{op}: weight must be {names}, got shape {weight.shape}")
-    if input.ndim not in (dims + 1, dims + 2):
-        names = "(N, C, H, W) or (C, H, W)" if dims == 2 else "(N, C, L) or (C, L)"
-        raise ValueError(f"{op}: input must be {names}, got shape {input.shape}")
-    if weight.dtype != input.dtype:
-        raise TypeError(f"{op}: input is {input.dtype} but weight is {weight.dtype}")
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    ndim_in(op, "weight", weight, (dims + 2,), "(out_channels, in_channels/groups, kH, kW)"
+            if dims == 2 else "(out_channels, in_channels/groups, kL)")
+    ndim_in(op, "input", input, (dims + 1, dims + 2),
+            "(N, C, H, W) or (C, H, W)" if dims == 2 else "(N, C, L) or (C, L)")
+    same_dtype(op, "weight", weight, input)
+    groups = as_int(op, "groups", groups, minimum=1)
     out_channels = weight.shape[0]
     if out_channels % groups:
         raise ValueError(f"{op}: weight has {out_channels} output channels, not divisible by "
                          f"groups={groups}")
-    channels = input.shape[-dims - 1]
-    if channels != weight.shape[1] * groups:
-        raise ValueError(f"{op}: input has {channels} channels, weight expects "
-                         f"{weight.shape[1] * groups} (groups={groups})")
+    channels_match(op, input.shape[-dims - 1], weight.shape[1], groups)
     if bias is not None:
         float_tensor(op, "bias", bias)
-        if bias.shape != (out_channels,):
-            raise ValueError(f"{op}: bias has shape {bias.shape}, expected ({out_channels},)")
-        if bias.dtype != input.dtype:
-            raise TypeError(f"{op}: input is {input.dtype} but bias is {bias.dtype}")
+        shape_is(op, "bias", bias, (out_channels,))
+        same_dtype(op, "bias", bias, input)
 
-    if dims == 1:  # a 1-d argument applies to the W axis of the lifted 2-d convolution
-        stride = (1, _int_one(op, "stride", stride, 1))
-        dilation = (1, _int_one(op, "dilation", dilation, 1))
-        if not isinstance(padding, str):
-            padding = (0, _int_one(op, "padding", padding, 0))
-        kernel = (1, weight.shape[-1])
+    lead = (1,) * (2 - dims)  # a 1-d argument applies to the W axis of the lifted 2-d conv
+    stride = lead + int_tuple(op, "stride", stride, dims, minimum=1)
+    dilation = lead + int_tuple(op, "dilation", dilation, dims, minimum=1)
+    if isinstance(padding, str):
+        one_of(op, "padding", padding, ("same", "valid"), others="ints")
     else:
-        stride = _int_pair(op, "stride", stride, 1)
-        dilation = _int_pair(op, "dilation", dilation, 1)
-        if not isinstance(padding, str):
-            padding = _int_pair(op, "padding", padding, 0)
-        kernel = tuple(weight.shape[-2:])
+        padding = (0,) * (2 - dims) + int_tuple(op, "padding", padding, dims, minimum=0)
+    kernel = (1, weight.shape[-1]) if dims == 1 else tuple(weight.shape[-2:])
     if padding == "valid":
         padding4 = (0, 0, 0, 0)
     elif padding == "same":
         if stride != (1, 1):
-            raise ValueError(f"{op}: padding='same' needs stride 1, got {stride[2 - dims:]}")
+            raise ValueError(f"{op}: padding='same' needs stride 1, got stride="
+                             f"{stride[2 - dims:]}")
         padding4 = _same_padding(kernel, dilation)
-    elif isinstance(padding, str):
-        raise ValueError(f"{op}: padding must be 'same', 'valid' or ints, got {padding!r}")
     else:
         padding4 = (padding[0], padding[0], padding[1], padding[1])
 

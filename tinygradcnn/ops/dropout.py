@@ -10,7 +10,7 @@ from __future__ import annotations
 from .. import random
 from ..autograd import Function
 from ..tensor import Tensor
-from .softmax import float_tensor
+from ._checks import float_tensor, real
 
 
 class Dropout(Function):
@@ -49,11 +49,10 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     Not training (or ``p = 0``): returns ``input`` itself. ``p = 1`` zeros everything.
     """
     float_tensor("dropout", "input", input)
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    p = real("dropout", "p", p, 0, 1)
     if not training or p == 0.0:
         return input
-    return Dropout.apply(input, p=float(p), seed=random.next_seed())
+    return Dropout.apply(input, p=p, seed=random.next_seed())
 
 
 def gaussian_noise(input: Tensor, std: float, training: bool = True) -> Tensor:
@@ -63,8 +62,7 @@ def gaussian_noise(input: Tensor, std: float, training: bool = True) -> Tensor:
     No PyTorch twin; the seed material's regulariser for small data sets.
     """
     float_tensor("gaussian_noise", "input", input)
-    if isinstance(std, bool) or not isinstance(std, (int, float)) or not std >= 0.0:
-        raise ValueError(f"gaussian_noise: std must be >= 0, got {std}")
+    std = real("gaussian_noise", "std", std, 0)
     if not training or std == 0.0:
         return input
-    return GaussianNoise.apply(input, std=float(std), seed=random.next_seed())
+    return GaussianNoise.apply(input, std=std, seed=random.next_seed())

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, float32, int64
+from ._checks import tensor_arg
 
 
 def _dtype_of(a, b) -> np.dtype:
@@ -168,8 +169,7 @@ class Where(Function):
 
 
 def _float_input(name: str, x: Tensor) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
+    tensor_arg(name, "input", x)
     return x if x.dtype.kind == "f" else x.to(float32)
 
 
@@ -184,17 +184,18 @@ def add(a, b) -> Tensor:
 
 
 def sub(a, b) -> Tensor:
-    """a - b, broadcast."""
+    """a - b, broadcast: (*A), (*B) -> broadcast(A, B)."""
     return Sub.apply(*operands("sub", a, b))
 
 
 def mul(a, b) -> Tensor:
-    """a * b, broadcast."""
+    """a * b, broadcast: (*A), (*B) -> broadcast(A, B); (2, 3) * (3,) -> (2, 3)."""
     return Mul.apply(*operands("mul", a, b))
 
 
 def div(a, b) -> Tensor:
-    """a / b, broadcast (true division: integer operands give float32)."""
+    """a / b, broadcast: (*A), (*B) -> broadcast(A, B) (true division: integer operands give
+    float32)."""
     a, b = operands("div", a, b)
     if a.dtype.kind != "f":
         a, b = a.to(float32), b.to(float32)
@@ -202,52 +203,53 @@ def div(a, b) -> Tensor:
 
 
 def pow(a, b) -> Tensor:  # noqa: A001 - PyTorch's name
-    """a ** b, broadcast."""
+    """a ** b, broadcast: (*A), (*B) -> broadcast(A, B)."""
     return BinaryWithDerivative.apply(*operands("pow", a, b), op="pow")
 
 
 def maximum(a, b) -> Tensor:
-    """Elementwise larger of a and b, broadcast."""
+    """Elementwise larger of a and b, broadcast: (*A), (*B) -> broadcast(A, B)."""
     return BinaryWithDerivative.apply(*operands("maximum", a, b), op="maximum")
 
 
 def minimum(a, b) -> Tensor:
-    """Elementwise smaller of a and b, broadcast."""
+    """Elementwise smaller of a and b, broadcast: (*A), (*B) -> broadcast(A, B)."""
     return BinaryWithDerivative.apply(*operands("minimum", a, b), op="minimum")
 
 
 def neg(x: Tensor) -> Tensor:
-    """-x."""
+    """-x. Any shape -> same shape."""
     return Unary.apply(x, op="neg") if x.dtype.kind == "f" else sub(0, x)
 
 
 def exp(x: Tensor) -> Tensor:
-    """e^x; d/dx = e^x."""
+    """e^x; d/dx = e^x. Any shape -> same shape (integers give float32)."""
     return unary("exp", x)
 
 
 def log(x: Tensor) -> Tensor:
-    """Natural logarithm; d/dx = 1/x."""
+    """Natural logarithm; d/dx = 1/x. Any shape -> same shape."""
     return unary("log", x)
 
 
 def sqrt(x: Tensor) -> Tensor:
-    """Square root; d/dx = 1 / (2 sqrt x)."""
+    """Square root; d/dx = 1 / (2 sqrt x). Any shape -> same shape."""
     return unary("sqrt", x)
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
-    """|x|; d/dx = sign(x) (0 at 0, as PyTorch)."""
+    """|x|; d/dx = sign(x) (0 at 0, as PyTorch). Any shape -> same shape."""
     return unary("abs", x)
 
 
 def sign(x: Tensor) -> Tensor:
-    """-1, 0 or 1; its gradient is 0 everywhere."""
+    """-1, 0 or 1; its gradient is 0 everywhere. Any shape -> same shape."""
     return unary("sign", x)
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
-    """x limited to [min, max]; the gradient passes where min <= x <= max.
+    """x limited to [min, max]; the gradient passes where min <= x <= max. Any shape -> same
+    shape (broadcast with tensor bounds).
 
     Bounds may be numbers or tensors (broadcast); None leaves that side open.
     """
@@ -262,7 +264,8 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's na
 
 
 def where(condition: Tensor, input, other) -> Tensor:
-    """``input`` where ``condition`` is true, else ``other``; all three broadcast."""
+    """``input`` where ``condition`` is true, else ``other``; all three broadcast:
+    (*C), (*A), (*B) -> broadcast(C, A, B)."""
     if not isinstance(condition, Tensor):
         raise TypeError(f"where: condition must be a Tensor, got {type(condition).__name__}")
     a, b = operands("where", input, other)
@@ -276,30 +279,30 @@ def _compare(op: str, a, b) -> Tensor:
 
 
 def eq(a, b) -> Tensor:
-    """a == b elementwise (bool, no gradient)."""
+    """a == b elementwise (bool, no gradient): (*A), (*B) -> broadcast(A, B)."""
     return _compare("eq", a, b)
 
 
 def ne(a, b) -> Tensor:
-    """a != b elementwise (bool)."""
+    """a != b elementwise (bool); shapes as ``eq``."""
     return _compare("ne", a, b)
 
 
 def lt(a, b) -> Tensor:
-    """a < b elementwise (bool)."""
+    """a < b elementwise (bool); shapes as ``eq``."""
     return _compare("lt", a, b)
 
 
 def le(a, b) -> Tensor:
-    """a <= b elementwise (bool)."""
+    """a <= b elementwise (bool); shapes as ``eq``."""
     return _compare("le", a, b)
 
 
 def gt(a, b) -> Tensor:
-    """a > b elementwise (bool)."""
+    """a > b elementwise (bool); shapes as ``eq``."""
     return _compare("gt", a, b)
 
 
 def ge(a, b) -> Tensor:
-    """a >= b elementwise (bool)."""
+    """a >= b elementwise (bool); shapes as ``eq``."""
     return _compare("ge", a, b)

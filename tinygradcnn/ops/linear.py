@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .softmax import float_tensor
+from ._checks import float_tensor, ndim_in, same_dtype, shape_is
 
 
 class Linear(Function):
@@ -39,7 +39,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """Affine map of the last dimension: ``y = input @ weight^T + bias``.
 
     Shapes: input (*, in_features), weight (out_features, in_features), bias (out_features,)
-    -> (*, out_features).
+    -> (*, out_features). Each output is ``y[n, o] = b[o] + sum_i x[n, i] * W[o, i]``:
 
     >>> linear(tensor([[1.0, 2.0]]), tensor([[1.0, 1.0], [0.0, 1.0]]), tensor([0.5, 0.0]))
     # tensor([[3.5, 2.0]])
@@ -47,22 +47,15 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     op = "linear"
     float_tensor(op, "input", input)
     float_tensor(op, "weight", weight)
-    if weight.ndim != 2:
-        raise ValueError(f"{op}: weight must be (out_features, in_features), got {weight.shape}")
+    ndim_in(op, "weight", weight, (2,), "(out_features, in_features)")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ValueError(
             f"{op}: input has shape {input.shape}, its last dimension must equal weight's "
             f"in_features {weight.shape[1]} (weight {weight.shape})"
         )
-    if weight.dtype != input.dtype:
-        raise TypeError(f"{op}: input is {input.dtype} but weight is {weight.dtype}")
+    same_dtype(op, "weight", weight, input)
     if bias is not None:
         float_tensor(op, "bias", bias)
-        if bias.shape != (weight.shape[0],):
-            raise ValueError(
-                f"{op}: bias has shape {bias.shape}, expected ({weight.shape[0]},) "
-                f"for weight {weight.shape}"
-            )
-        if bias.dtype != input.dtype:
-            raise TypeError(f"{op}: input is {input.dtype} but bias is {bias.dtype}")
+        shape_is(op, "bias", bias, (weight.shape[0],), f"for weight {weight.shape}")
+        same_dtype(op, "bias", bias, input)
     return Linear.apply(input, weight, bias)

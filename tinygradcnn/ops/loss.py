@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..tensor import Tensor, int64
-from .softmax import float_tensor
+from ._checks import (
+    as_int,
+    broadcast_shape,
+    float_tensor,
+    one_of,
+    real,
+    shape_is,
+    tensor_arg,
+    warn_if_broadcast,
+)
 
 REDUCTIONS = ("none", "mean", "sum")
-
-
-def _check_reduction(op: str, reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
 
 
 def _class_weight(op: str, weight, input: Tensor) -> Tensor | None:
@@ -27,21 +31,14 @@ def _class_weight(op: str, weight, input: Tensor) -> Tensor | None:
         return None
     float_tensor(op, "weight", weight)
     classes = input.shape[0] if input.ndim == 1 else input.shape[1]
-    if weight.shape != (classes,):
-        raise ValueError(
-            f"{op}: weight has shape {weight.shape}, expected ({classes},) "
-            f"(one per class) for input {input.shape}"
-        )
+    shape_is(op, "weight", weight, (classes,), f"(one per class) for input {input.shape}")
     return weight if weight.dtype == input.dtype else weight.to(input.dtype)
 
 
 def _class_target(op: str, input: Tensor, target: Tensor) -> Tensor:
     """Check an integer class target against (C,), (N, C) or (N, C, d1, ...) scores."""
     expected = () if input.ndim == 1 else input.shape[:1] + input.shape[2:]
-    if target.shape != expected:
-        raise ValueError(
-            f"{op}: target has shape {target.shape}, expected {expected} for input {input.shape}"
-        )
+    shape_is(op, "target", target, expected, f"for input {input.shape}")
     return target if target.dtype == int64 else target.long()
 
 
@@ -157,26 +154,21 @@ def cross_entropy(
     """
     op = "cross_entropy"
     _check_scores(op, input)
-    _check_reduction(op, reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if not isinstance(target, Tensor):
-        raise TypeError(f"{op}: target must be a Tensor, got {type(target).__name__}")
+    one_of(op, "reduction", reduction, REDUCTIONS)
+    label_smoothing = real(op, "label_smoothing", label_smoothing, 0, 1)
+    ignore_index = as_int(op, "ignore_index", ignore_index)
+    tensor_arg(op, "target", target)
     weight = _class_weight(op, weight, input)
     if target.dtype.kind == "f":
-        if target.shape != input.shape:
-            raise ValueError(
-                f"{op}: probability target has shape {target.shape}, expected the input's "
-                f"shape {input.shape}"
-            )
+        shape_is(op, "probability target", target, input.shape, "(the input's shape)")
         target = target if target.dtype == input.dtype else target.to(input.dtype)
         return CrossEntropyProbs.apply(
-            input, target, weight, label_smoothing=float(label_smoothing), reduction=reduction
+            input, target, weight, label_smoothing=label_smoothing, reduction=reduction
         )
     target = _class_target(op, input, target)
     return CrossEntropy.apply(
-        input, target, weight, ignore_index=int(ignore_index),
-        label_smoothing=float(label_smoothing), reduction=reduction,
+        input, target, weight, ignore_index=ignore_index, label_smoothing=label_smoothing,
+        reduction=reduction,
     )  # fmt: skip
 
 
@@ -194,16 +186,18 @@ def nll_loss(
     """
     op = "nll_loss"
     _check_scores(op, input)
-    _check_reduction(op, reduction)
+    one_of(op, "reduction", reduction, REDUCTIONS)
+    ignore_index = as_int(op, "ignore_index", ignore_index)
     if not isinstance(target, Tensor) or target.dtype.kind not in "iu":
         kind = target.dtype if isinstance(target, Tensor) else type(target).__name__
         raise TypeError(f"{op}: target must be an integer Tensor of class indices, got {kind}")
     weight = _class_weight(op, weight, input)
     target = _class_target(op, input, target)
-    return NLLLoss.apply(input, target, weight, ignore_index=int(ignore_index), reduction=reduction)
+    return NLLLoss.apply(input, target, weight, ignore_index=ignore_index, reduction=reduction)
 
 
 def _pair(op: str, input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """Two float tensors, the target cast to the input's dtype."""
     float_tensor(op, "input", input)
     float_tensor(op, "target", target)
     if target.dtype != input.dtype:
@@ -217,23 +211,37 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss.sum() if reduction == "sum" else loss
 
 
+def _elementwise_pair(op: str, input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    """``_pair`` for losses that broadcast, with PyTorch's warning when the shapes differ."""
+    input, target = _pair(op, input, target)
+    broadcast_shape(op, input, target)
+    warn_if_broadcast(op, input, target, stacklevel=4)
+    return input, target
+
+
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error ``(input - target)^2``, elementwise then reduced.
 
-    ``input`` and ``target`` broadcast together; returns 0-d, or the broadcast shape for
-    ``reduction="none"``.
+    Shapes: input (*), target (*) -> () (or the broadcast shape for ``reduction="none"``).
+    Shapes that differ still broadcast, with PyTorch's UserWarning: a (N, 1) prediction
+    against a (N,) target gives (N, N) differences, almost never what was meant.
+
+    >>> mse_loss(tensor([1.0, 2.0]), tensor([1.0, 4.0]))   # ((1-1)^2 + (2-4)^2) / 2 = 2.0
     """
-    _check_reduction("mse_loss", reduction)
-    input, target = _pair("mse_loss", input, target)
+    one_of("mse_loss", "reduction", reduction, REDUCTIONS)
+    input, target = _elementwise_pair("mse_loss", input, target)
     diff = input - target
     return _reduce(diff * diff, reduction)
 
 
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean absolute error ``|input - target|``, elementwise then reduced (gradient
-    ``sign(input - target)``, 0 where they are equal)."""
-    _check_reduction("l1_loss", reduction)
-    input, target = _pair("l1_loss", input, target)
+    ``sign(input - target)``, 0 where they are equal).
+
+    Shapes as ``mse_loss`` (including the warning for shapes that differ).
+    """
+    one_of("l1_loss", "reduction", reduction, REDUCTIONS)
+    input, target = _elementwise_pair("l1_loss", input, target)
     return _reduce((input - target).abs(), reduction)
 
 
@@ -247,17 +255,15 @@ def binary_cross_entropy_with_logits(
     """Binary cross-entropy of ``sigmoid(input)`` against ``target`` in [0, 1], computed from
     the logits in the stable form ``max(x, 0) - x t + log(1 + exp(-|x|))``.
 
-    ``target`` has the input's shape; ``weight`` broadcasts to it (per element);
+    Shapes: input (*), target (*) the same -> () (or (*) for ``reduction="none"``);
+    ``weight`` broadcasts to the input (per element);
     ``pos_weight`` broadcasts along the last (class) dimension and scales the positive term:
     ``-w * (pw * t * log sigmoid(x) + (1 - t) * log(1 - sigmoid(x)))``.
     """
     op = "binary_cross_entropy_with_logits"
-    _check_reduction(op, reduction)
+    one_of(op, "reduction", reduction, REDUCTIONS)
     input, target = _pair(op, input, target)
-    if target.shape != input.shape:
-        raise ValueError(
-            f"{op}: target has shape {target.shape}, expected the input's shape {input.shape}"
-        )
+    shape_is(op, "target", target, input.shape, "(the input's shape)")
     extras = []
     for name, value in (("weight", weight), ("pos_weight", pos_weight)):
         if value is not None:

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .softmax import float_tensor
+from ._checks import float_tensor, int_sequence, real
 
 
 class BatchNorm(Function):
@@ -190,16 +190,16 @@ def layer_norm(
     """
     op = "layer_norm"
     float_tensor(op, "input", input)
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if not shape or any(not isinstance(size, int) or size < 1 for size in shape):
+    shape = int_sequence(op, "normalized_shape", (normalized_shape,)
+                         if not isinstance(normalized_shape, (tuple, list)) else normalized_shape)
+    if not shape or min(shape) < 1:
         raise ValueError(f"{op}: normalized_shape must be positive ints, got {normalized_shape}")
     if input.shape[input.ndim - len(shape) :] != shape or input.ndim < len(shape):
         raise ValueError(
             f"{op}: normalized_shape {shape} does not match the trailing dimensions of "
             f"input {input.shape}"
         )
-    if eps < 0:
-        raise ValueError(f"{op}: eps must be non-negative, got {eps}")
+    eps = real(op, "eps", eps, 0)
     weight = _affine(op, "weight", weight, shape, input)
     bias = _affine(op, "bias", bias, shape, input)
-    return LayerNorm.apply(input, weight, bias, normalized_shape=shape, eps=float(eps))
+    return LayerNorm.apply(input, weight, bias, normalized_shape=shape, eps=eps)

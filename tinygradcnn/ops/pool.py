@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..tensor import Tensor
-from .softmax import float_tensor
+from ._checks import as_int, float_tensor, int_tuple, ndim_in
 
 Pair = tuple[int, int]
 
@@ -63,27 +63,15 @@ class AdaptiveAvgPool2d(Function):
         return ctx.kernels.adaptive_avg_pool2d_backward(grad, ctx.input_shape)
 
 
-def _int_pair(op: str, name: str, value, minimum: int) -> Pair:
-    values = (value, value) if isinstance(value, int) else value
-    if not isinstance(values, (tuple, list)) or len(values) != 2 or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in values
-    ):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(values) < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return tuple(values)
-
-
 def _pool_args(op: str, input: Tensor, kernel_size, stride, padding, dilation, ceil_mode):
     """Validate a 2-d pool's arguments; returns (batched input, unbatched?, pairs...)."""
     float_tensor(op, "input", input)
-    if input.ndim not in (3, 4):
-        raise ValueError(f"{op}: input must be (N, C, H, W) or (C, H, W), got shape "
-                         f"{input.shape}")
-    kernel = _int_pair(op, "kernel_size", kernel_size, 1)
-    stride = kernel if stride is None or stride == [] else _int_pair(op, "stride", stride, 1)
-    padding = _int_pair(op, "padding", padding, 0)
-    dilation = _int_pair(op, "dilation", dilation, 1)
+    ndim_in(op, "input", input, (3, 4), "(N, C, H, W) or (C, H, W)")
+    kernel = int_tuple(op, "kernel_size", kernel_size, 2, minimum=1)
+    default_stride = stride is None or isinstance(stride, (tuple, list)) and not stride
+    stride = kernel if default_stride else int_tuple(op, "stride", stride, 2, minimum=1)
+    padding = int_tuple(op, "padding", padding, 2, minimum=0)
+    dilation = int_tuple(op, "dilation", dilation, 2, minimum=1)
     if not isinstance(ceil_mode, bool):
         raise TypeError(f"{op}: ceil_mode must be a bool, got {ceil_mode!r}")
     if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:  # PyTorch's rule
@@ -135,12 +123,8 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     # [[[[3.]]]]
     """
     op = "avg_pool2d"
-    if divisor_override is not None and (
-        isinstance(divisor_override, bool) or not isinstance(divisor_override, int)
-        or divisor_override == 0
-    ):
-        raise ValueError(f"{op}: divisor_override must be a non-zero int, got "
-                         f"{divisor_override!r}")
+    if divisor_override is not None and as_int(op, "divisor_override", divisor_override) == 0:
+        raise ValueError(f"{op}: divisor_override must be a non-zero int, got 0")
     x, unbatched, kernel, stride, padding, _ = _pool_args(op, input, kernel_size, stride,
                                                           padding, 1, ceil_mode)
     out = AvgPool2d.apply(x, kernel_size=kernel, stride=stride, padding=padding,
@@ -174,16 +158,11 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """
     op = "adaptive_avg_pool2d"
     float_tensor(op, "input", input)
-    if input.ndim not in (3, 4):
-        raise ValueError(f"{op}: input must be (N, C, H, W) or (C, H, W), got shape "
-                         f"{input.shape}")
-    sizes = (output_size, output_size) if output_size is None or isinstance(output_size, int) \
-        else output_size
-    if not isinstance(sizes, (tuple, list)) or len(sizes) != 2:
-        raise TypeError(f"{op}: output_size must be an int, a pair or None, got {output_size!r}")
-    sizes = tuple(input.shape[-2 + a] if s is None else s for a, s in enumerate(sizes))
-    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sizes):
-        raise ValueError(f"{op}: output_size must be positive ints, got {output_size!r}")
+    ndim_in(op, "input", input, (3, 4), "(N, C, H, W) or (C, H, W)")
+    sizes = (output_size, output_size) if output_size is None else output_size
+    if isinstance(sizes, (tuple, list)) and len(sizes) == 2:  # None keeps that input size
+        sizes = tuple(input.shape[-2 + a] if s is None else s for a, s in enumerate(sizes))
+    sizes = int_tuple(op, "output_size", sizes, 2, minimum=1)
     if min(input.shape[-2:]) < 1:
         raise ValueError(f"{op}: input has an empty spatial size {input.shape}")
     unbatched = input.ndim == 3
@@ -195,15 +174,11 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
 def _pool1d(pool2d, op: str, input: Tensor, **params) -> Tensor:
     """Run a 2-d pool on (N, C, 1, L); 1-d int (or 1-tuple) arguments apply to the L axis."""
     float_tensor(op, "input", input)
-    if input.ndim not in (2, 3):
-        raise ValueError(f"{op}: input must be (N, C, L) or (C, L), got shape {input.shape}")
+    ndim_in(op, "input", input, (2, 3), "(N, C, L) or (C, L)")
     lifted = {}
     for name, value in params.items():
         if name in ("kernel_size", "stride", "padding", "dilation") and value is not None:
-            if isinstance(value, (tuple, list)) and len(value) == 1:
-                value = value[0]
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+            (value,) = int_tuple(op, name, value, 1, minimum=0 if name == "padding" else 1)
             value = (1, value) if name in ("kernel_size", "stride", "dilation") else (0, value)
         lifted[name] = value
     try:

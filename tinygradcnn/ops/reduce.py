@@ -9,23 +9,11 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor, float32
+from ._checks import dim as check_dim
+from ._checks import dims as check_dims
+from ._checks import is_int
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
-
-
-def normalize_dims(name: str, dim, ndim: int) -> tuple[int, ...]:
-    """``dim`` (None, int or tuple, negatives allowed) as sorted non-negative axes."""
-    if dim is None:
-        return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    result, bound = [], builtins.max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1
-    for d in dims:
-        if not -bound <= d < bound:
-            raise IndexError(f"{name}: dim {d} out of range for a tensor with {ndim} dimensions")
-        result.append(int(d) % bound)
-    if len(set(result)) != len(result):
-        raise ValueError(f"{name}: dim {dim} repeats a dimension")
-    return tuple(sorted(a for a in result if a < ndim))
 
 
 def _keepdim_shape(shape, axes) -> tuple[int, ...]:
@@ -75,37 +63,42 @@ def _float(x: Tensor) -> Tensor:
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
-    """Sum over ``dim`` (None: all). (d0, .., dn) -> reduced dims removed (or 1 if keepdim)."""
-    return Sum.apply(input, axes=normalize_dims("sum", dim, input.ndim), keepdim=keepdim)
+    """Sum over ``dim`` (None: all; an int or a tuple of ints, negatives from the end).
+
+    Shapes: (d0, ..., dn) -> the reduced dims removed, or kept as 1 with ``keepdim``:
+    (2, 3) summed over dim 1 -> (2,), or (2, 1) with keepdim; over None -> ().
+    """
+    return Sum.apply(input, axes=check_dims("sum", dim, input.ndim), keepdim=keepdim)
 
 
 def mean(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Arithmetic mean over ``dim`` (None: all)."""
-    axes = normalize_dims("mean", dim, input.ndim)
+    """Arithmetic mean over ``dim`` (None: all); shapes as ``sum``. Integer inputs give float32."""
+    axes = check_dims("mean", dim, input.ndim)
     count = int(np.prod([input.shape[a] for a in axes]))
     return sum(_float(input), axes, keepdim) / count
 
 
 def var(input: Tensor, dim=None, keepdim: bool = False, *, correction: int = 1, unbiased=None):
-    """Variance over ``dim``: sum((x - mean)^2) / (n - correction).
+    """Variance over ``dim``: sum((x - mean)^2) / (n - correction); shapes as ``sum``.
 
     ``unbiased=False`` is the older spelling of ``correction=0``.
     """
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    axes = normalize_dims("var", dim, input.ndim)
+    axes = check_dims("var", dim, input.ndim)
     count = int(np.prod([input.shape[a] for a in axes]))
     centred = _float(input) - mean(input, axes, keepdim=True)
     return sum(centred * centred, axes, keepdim) / builtins.max(count - correction, 0)
 
 
 def std(input: Tensor, dim=None, keepdim: bool = False, *, correction: int = 1, unbiased=None):
-    """Standard deviation over ``dim``: sqrt(var)."""
+    """Standard deviation over ``dim``: sqrt(var); shapes as ``sum``."""
+    check_dims("std", dim, input.ndim)
     return var(input, dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
 
 
 def _extreme(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
-    axes = normalize_dims(op, dim, input.ndim)
+    axes = check_dims(op, dim, input.ndim)
     if any(input.shape[a] == 0 for a in axes) or (input.numel() == 0 and dim is None):
         raise ValueError(f"{op}: cannot reduce an empty dimension of a tensor of shape "
                          f"{input.shape}")
@@ -113,40 +106,46 @@ def _extreme(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
 
 
 def amax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Largest value over ``dim`` (int or tuple; None: all)."""
+    """Largest value over ``dim`` (int or tuple; None: all); shapes as ``sum``."""
     return _extreme("max", input, dim, keepdim)
 
 
 def amin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Smallest value over ``dim`` (int or tuple; None: all)."""
+    """Smallest value over ``dim`` (int or tuple; None: all); shapes as ``sum``."""
     return _extreme("min", input, dim, keepdim)
 
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    """Index of the first largest value along ``dim`` (None: of the flattened tensor), int64."""
+    """Index of the first largest value along ``dim`` (None: of the flattened tensor), int64.
+
+    Shapes: (d0, ..., dn) -> ``dim`` removed (kept as 1 with ``keepdim``); dim=None -> ().
+    """
     if dim is None:
         return argmax(input.reshape(-1), 0)
-    (axis,) = normalize_dims("argmax", dim, input.ndim) or (0,)
+    axis = check_dim("argmax", dim, input.ndim)
     if input.ndim == 0:
         return Tensor._make(input.kernels.full((), 0, np.int64))
     return Tensor._make(input.kernels.argmax(input.data, axis, keepdim))
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    """Index of the first smallest value along ``dim``, int64."""
+    """Index of the first smallest value along ``dim``, int64; shapes as ``argmax``."""
+    if dim is not None:
+        check_dim("argmin", dim, input.ndim)
     return argmax(-_float(input), dim, keepdim)
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     """Largest value: over all elements (dim=None) -> 0-d tensor; over an int ``dim`` ->
-    ``(values, indices)`` as in PyTorch; over a tuple ``dim`` -> values (as ``amax``)."""
-    if isinstance(dim, (int, np.integer)):
+    ``(values, indices)`` as in PyTorch, each with ``dim`` removed ((2, 3) over dim 1 -> two
+    (2,) tensors); over a tuple ``dim`` -> values (as ``amax``)."""
+    if is_int(dim):
         return ValuesIndices(amax(input, dim, keepdim), argmax(input, dim, keepdim))
     return amax(input, dim, keepdim)
 
 
 def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
-    """Smallest value; same forms as ``max``."""
-    if isinstance(dim, (int, np.integer)):
+    """Smallest value; same forms and shapes as ``max``."""
+    if is_int(dim):
         return ValuesIndices(amin(input, dim, keepdim), argmin(input, dim, keepdim))
     return amin(input, dim, keepdim)

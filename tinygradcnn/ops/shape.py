@@ -11,19 +11,15 @@ from ..autograd import Function
 from ..backend import kernels_for
 from ..kernels.broadcast import broadcast_shapes
 from ..tensor import Tensor
+from ._checks import dim as check_dim
+from ._checks import int_sequence, one_of
 
 
-def _dims(args) -> tuple[int, ...]:
-    """``f(2, 3)`` and ``f((2, 3))`` both mean the shape (2, 3)."""
+def _dims(op: str, name: str, args) -> tuple[int, ...]:
+    """``f(2, 3)`` and ``f((2, 3))`` both mean the shape (2, 3); floats are refused."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = args[0]
-    return tuple(int(a) for a in args)
-
-
-def _axis(name: str, dim: int, ndim: int) -> int:
-    if not -ndim <= dim < ndim:
-        raise IndexError(f"{name}: dim {dim} out of range for a tensor with {ndim} dimensions")
-    return dim % ndim
+    return int_sequence(op, name, args)
 
 
 class Reshape(Function):
@@ -40,8 +36,11 @@ class Reshape(Function):
 
 
 def reshape(input: Tensor, *shape) -> Tensor:
-    """The same elements in ``shape`` (one entry may be -1: inferred). Also ``view``."""
-    shape = list(_dims(shape))
+    """The same elements in ``shape`` (one entry may be -1: inferred). Also ``view``.
+
+    (2, 3, 4) -> (6, 4) for ``reshape(6, 4)`` or ``reshape(-1, 4)``; the element count stays.
+    """
+    shape = list(_dims("reshape", "shape", shape))
     known = int(np.prod([s for s in shape if s != -1]))
     if shape.count(-1) > 1:
         raise ValueError(f"reshape: only one dimension can be -1, got {tuple(shape)}")
@@ -62,7 +61,8 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim..end_dim`` into one: (N, C, H, W) -> (N, C*H*W) for start_dim=1."""
     if input.ndim == 0:
         return input.reshape(1)
-    start, end = _axis("flatten", start_dim, input.ndim), _axis("flatten", end_dim, input.ndim)
+    start = check_dim("flatten", start_dim, input.ndim, "start_dim", scalar_ok=False)
+    end = check_dim("flatten", end_dim, input.ndim, "end_dim", scalar_ok=False)
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = input.shape
@@ -70,16 +70,17 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def squeeze(input: Tensor, dim=None) -> Tensor:
-    """Remove size-1 dims (all, or those in ``dim``)."""
+    """Remove size-1 dims (all, or those in ``dim``): (1, 3, 1) -> (3,); with dim 0 -> (3, 1)."""
     if dim is None:
         return input.reshape(*[s for s in input.shape if s != 1])
-    dims = {_axis("squeeze", d, input.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}
+    dims = {check_dim("squeeze", d, input.ndim, scalar_ok=False)
+            for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
     return input.reshape(*[s for i, s in enumerate(input.shape) if not (i in dims and s == 1)])
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at ``dim``: (3, 4) -> (1, 3, 4) for dim 0, (3, 4, 1) for dim -1."""
-    dim = _axis("unsqueeze", dim, input.ndim + 1)
+    dim = check_dim("unsqueeze", dim, input.ndim + 1)
     shape = list(input.shape)
     shape.insert(dim, 1)
     return input.reshape(*shape)
@@ -99,9 +100,10 @@ class Permute(Function):
 
 
 def permute(input: Tensor, *dims) -> Tensor:
-    """Axes reordered: out.shape[i] = input.shape[dims[i]]."""
-    dims = _dims(dims)
-    axes = tuple(_axis("permute", d, input.ndim) for d in dims)
+    """Axes reordered: out.shape[i] = input.shape[dims[i]]; (N, H, W, C) -> (N, C, H, W)
+    for ``permute(0, 3, 1, 2)``."""
+    dims = _dims("permute", "dims", dims)
+    axes = tuple(check_dim("permute", d, input.ndim, scalar_ok=False) for d in dims)
     if sorted(axes) != list(range(input.ndim)):
         raise ValueError(f"permute: dims {dims} are not a permutation of {input.ndim} dimensions")
     if axes == tuple(range(input.ndim)):
@@ -112,7 +114,8 @@ def permute(input: Tensor, *dims) -> Tensor:
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims: (A, B, C) -> (C, B, A) for dims 0 and 2."""
     axes = list(range(input.ndim))
-    a, b = _axis("transpose", dim0, input.ndim), _axis("transpose", dim1, input.ndim)
+    a = check_dim("transpose", dim0, input.ndim, "dim0", scalar_ok=False)
+    b = check_dim("transpose", dim1, input.ndim, "dim1", scalar_ok=False)
     axes[a], axes[b] = axes[b], axes[a]
     return permute(input, *axes)
 
@@ -131,7 +134,7 @@ class Expand(Function):
 
 def expand(input: Tensor, *sizes) -> Tensor:
     """``input`` broadcast to ``sizes`` (-1 keeps a dim): (3, 1) -> (2, 3, 4)."""
-    sizes = _dims(sizes)
+    sizes = _dims("expand", "sizes", sizes)
     lead = len(sizes) - input.ndim
     if lead < 0:
         raise ValueError(f"expand: cannot expand {input.shape} to fewer dims {sizes}")
@@ -176,7 +179,11 @@ class GetItem(Function):
 
 
 def getitem(input: Tensor, key) -> Tensor:
-    """``input[key]``: ints, slices, None, Ellipsis, integer and bool arrays, as NumPy."""
+    """``input[key]``: ints, slices, None, Ellipsis, integer and bool arrays, as NumPy.
+
+    Shapes as NumPy's: (4, 5)[1] -> (5,), (4, 5)[:, 1:3] -> (4, 2), (4, 5)[mask (4,)] ->
+    (count, 5).
+    """
     return GetItem.apply(input, key=normalize_index(key, input.shape, input.device))
 
 
@@ -204,7 +211,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
     first = tensors[0]
-    axis = _axis("cat", dim, first.ndim)
+    axis = check_dim("cat", dim, first.ndim, scalar_ok=False)
     for i, t in enumerate(tensors):
         if t.ndim != first.ndim or any(
             a != b for j, (a, b) in enumerate(zip(t.shape, first.shape, strict=True)) if j != axis
@@ -226,7 +233,8 @@ def stack(tensors, dim: int = 0) -> Tensor:
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has "
                              f"{tensors[0].shape}")
-    return cat([unsqueeze(t, dim) for t in tensors], dim=_axis("stack", dim, tensors[0].ndim + 1))
+    axis = check_dim("stack", dim, tensors[0].ndim + 1)
+    return cat([unsqueeze(t, axis) for t in tensors], dim=axis)
 
 
 class Pad(Function):
@@ -245,9 +253,8 @@ class Pad(Function):
 def pad(input: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     """Pad with a constant, PyTorch's order: ``pad = (left, right)`` for the last dim, then
     ``(top, bottom)`` for the one before, ... (2, 3) padded by (1, 1) -> (2, 5)."""
-    if mode != "constant":
-        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
-    pad = tuple(int(p) for p in pad)
+    one_of("pad", "mode", mode, ("constant",))
+    pad = int_sequence("pad", "pad", pad)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: pad {pad} must have an even length of at most 2 * {input.ndim}")
     if any(p < 0 for p in pad):
@@ -272,7 +279,7 @@ class Cast(Function):
 
 
 def cast(input: Tensor, dtype) -> Tensor:
-    """``input`` converted to ``dtype`` (differentiable between float types)."""
+    """``input`` converted to ``dtype`` (differentiable between float types); same shape."""
     if np.dtype(dtype).kind != "f" or input.dtype.kind != "f":
         return Tensor._make(input.kernels.astype(input.data, dtype))
     return Cast.apply(input, dtype=np.dtype(dtype))
@@ -292,7 +299,7 @@ class ToDevice(Function):
 
 
 def to_device(input: Tensor, device: str) -> Tensor:
-    """``input`` copied to ``device`` ("cpu" or "cuda"); itself if already there."""
+    """``input`` copied to ``device`` ("cpu" or "cuda"); itself if already there. Same shape."""
     if input.device == device:
         return input
     return ToDevice.apply(input, device=device)

@@ -9,25 +9,8 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..tensor import Tensor
-
-
-def float_tensor(op: str, name: str, value) -> Tensor:
-    """``value`` itself if it is a float32/float64 Tensor; else a TypeError naming op and arg."""
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}")
-    if value.dtype.kind != "f":
-        raise TypeError(f"{op}: {name} must be float32 or float64, got {value.dtype}")
-    return value
-
-
-def canonical_dim(op: str, dim: int, ndim: int) -> int:
-    """``dim`` in ``[0, ndim)`` (a 0-d tensor counts as 1-d); negative dims count from the end."""
-    if isinstance(dim, bool) or not isinstance(dim, int):
-        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
-    rank = max(ndim, 1)
-    if not -rank <= dim < rank:
-        raise ValueError(f"{op}: dim {dim} out of range for a tensor with {ndim} dimensions")
-    return dim % rank
+from ._checks import dim as check_dim
+from ._checks import float_tensor
 
 
 class Softmax(Function):
@@ -70,7 +53,7 @@ def softmax(input: Tensor, dim: int) -> Tensor:
     >>> softmax(tensor([1.0, 2.0, 3.0]), dim=0)   # tensor([0.0900, 0.2447, 0.6652])
     """
     float_tensor("softmax", "input", input)
-    return Softmax.apply(input, dim=canonical_dim("softmax", dim, input.ndim))
+    return Softmax.apply(input, dim=check_dim("softmax", dim, input.ndim))
 
 
 def log_softmax(input: Tensor, dim: int) -> Tensor:
@@ -80,4 +63,4 @@ def log_softmax(input: Tensor, dim: int) -> Tensor:
     their logarithm instead of underflowing to ``log(0) = -inf``.
     """
     float_tensor("log_softmax", "input", input)
-    return LogSoftmax.apply(input, dim=canonical_dim("log_softmax", dim, input.ndim))
+    return LogSoftmax.apply(input, dim=check_dim("log_softmax", dim, input.ndim))
