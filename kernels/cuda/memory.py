@@ -100,6 +100,16 @@ def copy(array):
     return out
 
 
+def storage(array) -> object:
+    """The object owning ``array``'s memory: the same for an array and all its reshapes, so
+    the autograd core can tell that two arrays are one storage (under the simulator, the
+    host array behind the fake device array)."""
+    if SIMULATOR:
+        host = array._ary
+        return host if host.base is None else host.base
+    return array.gpu_data
+
+
 def copy_into(destination, source) -> None:
     """Write ``source`` into ``destination`` in place (same shape; dtypes may differ)."""
     if not destination.size:

@@ -29,6 +29,8 @@ def _axis(name: str, dim: int, ndim: int) -> int:
 class Reshape(Function):
     """Same elements in a new shape; the gradient is reshaped back."""
 
+    output_is_view = True  # a reshape of a contiguous array shares its storage
+
     @staticmethod
     def forward(ctx, x, *, shape):
         ctx.input_shape = x.shape
