@@ -101,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _datasets(args) -> tuple:
     """(train, validation, test) data sets for --data."""
+    train_full: data.ArrayDataset | data.Subset
+    test: data.ArrayDataset
     if args.data == "digits":
         size = args.image_size
         train_full, test = data.Digits(train=True, size=size), data.Digits(train=False, size=size)
@@ -150,12 +152,12 @@ def train_command(args) -> int:
     model = get_model(args.model, num_classes=10, in_channels=channels, input_size=height,
                       dropout=args.dropout)
     optimizer = _optimizer(args, model.parameters())
-    scheduler = None
+    scheduler: optim.LRScheduler | None = None
     if args.scheduler == "step":
         scheduler = optim.StepLR(optimizer, step_size=max(epochs // 3, 1), gamma=0.1)
     elif args.scheduler == "cosine":
         scheduler = optim.CosineAnnealingLR(optimizer, T_max=epochs)
-    callbacks = [ModelCheckpoint(os.path.join(out, "checkpoint.npz"))]
+    callbacks: list = [ModelCheckpoint(os.path.join(out, "checkpoint.npz"))]
     if args.early_stopping:
         callbacks.append(EarlyStopping("val_loss", patience=args.early_stopping))
 

@@ -263,7 +263,7 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
     for tensor in reversed(_topological_order(root)):
         grad = grads.pop(id(tensor), None)
         ctx = tensor._ctx
-        if grad is None:
+        if grad is None or ctx is None:
             continue
         _check_versions(ctx, tensor)
         if tensor._retains_grad:

@@ -117,7 +117,7 @@ def save(obj: Any, path: str | os.PathLike) -> None:
         entries = dict(arrays)
         if meta is not None:
             entries[_META_KEY] = np.array(meta)
-        np.savez(buffer, **entries)
+        np.savez(buffer, **entries)  # type: ignore[arg-type]
         payload = buffer.getvalue()
     _atomic_write(path, payload)
 

@@ -387,16 +387,16 @@ class Tensor:
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
         return _elementwise.ne(self, other)
 
-    def __lt__(self, other: Operand) -> Tensor:
+    def __lt__(self, other: Tensor | builtins.float) -> Tensor:
         return _elementwise.lt(self, other)
 
-    def __le__(self, other: Operand) -> Tensor:
+    def __le__(self, other: Tensor | builtins.float) -> Tensor:
         return _elementwise.le(self, other)
 
-    def __gt__(self, other: Operand) -> Tensor:
+    def __gt__(self, other: Tensor | builtins.float) -> Tensor:
         return _elementwise.gt(self, other)
 
-    def __ge__(self, other: Operand) -> Tensor:
+    def __ge__(self, other: Tensor | builtins.float) -> Tensor:
         return _elementwise.ge(self, other)
 
     def __getitem__(self, key: Any) -> Tensor:

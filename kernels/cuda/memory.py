@@ -39,7 +39,7 @@ def _cast_kernel(source, out):
         out[i] = source[i]
 
 
-def empty(shape: tuple[int, ...], dtype) -> cuda.devicearray.DeviceNDArray:
+def empty(shape: tuple[int, ...], dtype):
     """An uninitialised C-contiguous device array of ``shape``."""
     return cuda.device_array(tuple(shape), dtype=np.dtype(dtype))
 

@@ -113,7 +113,7 @@ def _conv(op: str, input: Tensor, weight: Tensor, bias: Tensor | None, stride, p
         dilation = _int_pair(op, "dilation", dilation, 1)
         if not isinstance(padding, str):
             padding = _int_pair(op, "padding", padding, 0)
-        kernel = tuple(weight.shape[-2:])
+        kernel = (weight.shape[-2], weight.shape[-1])
     if padding == "valid":
         padding4 = (0, 0, 0, 0)
     elif padding == "same":

@@ -141,12 +141,12 @@ def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     """Largest value: over all elements (dim=None) -> 0-d tensor; over an int ``dim`` ->
     ``(values, indices)`` as in PyTorch; over a tuple ``dim`` -> values (as ``amax``)."""
     if isinstance(dim, (int, np.integer)):
-        return ValuesIndices(amax(input, dim, keepdim), argmax(input, dim, keepdim))
+        return ValuesIndices(amax(input, dim, keepdim), argmax(input, int(dim), keepdim))
     return amax(input, dim, keepdim)
 
 
 def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     """Smallest value; same forms as ``max``."""
     if isinstance(dim, (int, np.integer)):
-        return ValuesIndices(amin(input, dim, keepdim), argmin(input, dim, keepdim))
+        return ValuesIndices(amin(input, dim, keepdim), argmin(input, int(dim), keepdim))
     return amin(input, dim, keepdim)

@@ -43,21 +43,21 @@ class Reshape(Function):
 
 def reshape(input: Tensor, *shape) -> Tensor:
     """The same elements in ``shape`` (one entry may be -1: inferred). Also ``view``."""
-    shape = list(_dims(shape))
-    known = int(np.prod([s for s in shape if s != -1]))
-    if shape.count(-1) > 1:
-        raise ValueError(f"reshape: only one dimension can be -1, got {tuple(shape)}")
-    if -1 in shape:
+    sizes = list(_dims(shape))
+    known = int(np.prod([s for s in sizes if s != -1]))
+    if sizes.count(-1) > 1:
+        raise ValueError(f"reshape: only one dimension can be -1, got {tuple(sizes)}")
+    if -1 in sizes:
         if known == 0 or input.numel() % known:
             raise ValueError(f"reshape: cannot reshape {input.shape} ({input.numel()} elements) "
-                             f"into {tuple(shape)}")
-        shape[shape.index(-1)] = input.numel() // known
-    if int(np.prod(shape)) != input.numel():
+                             f"into {tuple(sizes)}")
+        sizes[sizes.index(-1)] = input.numel() // known
+    if int(np.prod(sizes)) != input.numel():
         raise ValueError(f"reshape: cannot reshape {input.shape} ({input.numel()} elements) "
-                         f"into {tuple(shape)}")
-    if tuple(shape) == input.shape:
+                         f"into {tuple(sizes)}")
+    if tuple(sizes) == input.shape:
         return input
-    return Reshape.apply(input, shape=tuple(shape))
+    return Reshape.apply(input, shape=tuple(sizes))
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
