@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .tensor import Tensor, _Version
+    from .tensor import Tensor
 
 _state = threading.local()
 
@@ -62,6 +62,11 @@ def enable_grad() -> contextlib.AbstractContextManager[None]:
 class Context:
     """What a ``forward`` leaves for its ``backward``: saved arrays and any attributes."""
 
+    # set by Function.apply when it records the graph: the output's version, and
+    # (input index, version) for each input whose array forward saved
+    output_version = 0
+    versions: Sequence[tuple[int, int]] = ()
+
     def __init__(self, function: type[Function], kernels: ModuleType, parents: tuple,
                  needs_input_grad: tuple[bool, ...]):
         self.function = function
@@ -69,8 +74,6 @@ class Context:
         self.parents = parents
         self.needs_input_grad = needs_input_grad
         self.saved_arrays: tuple = ()
-        # (input index, or -1 for the output; its storage's counter; the version then)
-        self.versions: list[tuple[int, _Version, int]] = []
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep ``arrays`` (raw arrays or None) for the backward pass."""
@@ -119,54 +122,59 @@ class Function:
         out_array = cls.forward(ctx, *arrays, **params)
         version = None
         if cls.output_is_view:
-            version = first._version_counter
+            version = first._shared_version()
         else:  # a forward that hands back an input's own array
             for tensor, array in zip(inputs, arrays, strict=True):
                 if array is out_array:
-                    version = tensor._version_counter  # type: ignore[union-attr]
+                    version = tensor._shared_version()  # type: ignore[union-attr]
         out = first._make(out_array, record, version)
         if record:
             out._ctx = ctx
-            _record_versions(ctx, inputs, arrays, out)
+            if version is not None:
+                ctx.output_version = version.value
+            if ctx.saved_arrays:
+                _record_versions(ctx, arrays, out_array)
         return out
 
 
-def _record_versions(ctx: Context, inputs: tuple, arrays: list, out: Tensor) -> None:
-    """Note the versions ``backward`` must find again: the output's, and those of the inputs
-    whose arrays (or views of them, such as a reshape) ``forward`` saved."""
-    counter = out._version_counter
-    ctx.versions.append((-1, counter, counter.value))
-    saved = [array for array in ctx.saved_arrays if array is not None]
-    if not saved:
-        return
-    direct = {id(array) for array in saved}
-    # a saved array that is none of the inputs may still be a view of one
-    others = [s for s in saved if s is not out.data and all(s is not a for a in arrays)]
-    storage = ctx.kernels.storage
-    views = {id(storage(s)) for s in others}
-    for index, (tensor, array) in enumerate(zip(inputs, arrays, strict=True)):
-        if array is None:
+def _record_versions(ctx: Context, arrays: list, out_array: Any) -> None:
+    """Note the version of each input whose array (or a view of it, such as a reshape)
+    ``forward`` saved, for ``backward`` to find again."""
+    versions = []
+    views = []
+    for saved in ctx.saved_arrays:
+        if saved is None or saved is out_array:
             continue
-        if id(array) in direct or (views and id(storage(array)) in views):
-            counter = tensor._version_counter
-            ctx.versions.append((index, counter, counter.value))
+        for index, array in enumerate(arrays):
+            if saved is array:
+                versions.append((index, ctx.parents[index]._version))
+                break
+        else:  # an array of forward's own, or a view of an input
+            views.append(saved)
+    if views:
+        storage = ctx.kernels.storage
+        viewed = {id(storage(saved)) for saved in views}
+        for index, array in enumerate(arrays):
+            if array is not None and id(storage(array)) in viewed:
+                versions.append((index, ctx.parents[index]._version))
+    ctx.versions = versions
 
 
 def _check_versions(ctx: Context, tensor: Tensor) -> None:
-    """Raise if a storage noted by ``_record_versions`` was written in place since."""
-    for index, counter, version in ctx.versions:
-        if counter.value == version:
+    """Raise if ``tensor`` (made by ``ctx``) or an input whose array ``ctx`` saved was
+    written in place since ``Function.apply`` noted its version."""
+    checks = [(-1, ctx.output_version), *ctx.versions]
+    for index, version in checks:
+        made = tensor if index < 0 else ctx.parents[index]
+        if made._version == version:
             continue
         name = ctx.function.__name__
-        if index < 0:
-            what, made = f"the output of {name}", tensor
-        else:
-            what, made = f"input {index} of {name}", ctx.parents[index]
+        what = f"the output of {name}" if index < 0 else f"input {index} of {name}"
         origin = "a leaf" if made.grad_fn is None else f"made by {made.grad_fn.__name__}"
         raise RuntimeError(
             f"{name.lower()}: one of the variables needed for gradient computation has been "
             f"modified by an inplace operation: {what} (a {made.dtype} tensor of shape "
-            f"{made.shape}, {origin}) is at version {counter.value}; expected version "
+            f"{made.shape}, {origin}) is at version {made._version}; expected version "
             f"{version} instead. In-place ops are not recorded in the graph: use the "
             f"out-of-place op (y = y * 2, not y.mul_(2)) on a tensor the graph still needs"
         )

@@ -66,7 +66,11 @@ def _host_array(data: Any, dtype: Any) -> np.ndarray:
 
 
 class _Version:
-    """How many times a storage was written in place; shared by the tensors viewing it."""
+    """How many times a storage was written in place; shared by the tensors viewing it.
+
+    A tensor makes its counter only when it is first written in place or shares its storage
+    (``None`` until then reads as version 0), so an op's output costs nothing extra.
+    """
 
     __slots__ = ("value",)
 
@@ -110,7 +114,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self._ctx: autograd.Context | None = None
         self._retains_grad = False
-        self._version_counter = _Version() if version is None else version
+        self._version_counter = version
         self.requires_grad = requires_grad
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
@@ -161,7 +165,14 @@ class Tensor:
     @property
     def _version(self) -> int:
         """How many in-place writes this tensor's storage has had (PyTorch's ``_version``)."""
-        return self._version_counter.value
+        counter = self._version_counter
+        return 0 if counter is None else counter.value
+
+    def _shared_version(self) -> _Version:
+        """This storage's counter, made now if needed, for a tensor that will share it."""
+        if self._version_counter is None:
+            self._version_counter = _Version()
+        return self._version_counter
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
@@ -207,7 +218,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same storage (and version counter), cut from the graph."""
-        return Tensor._make(self.data, False, self._version_counter)
+        return Tensor._make(self.data, False, self._shared_version())
 
     def to(self, target: Any = None, dtype: Any = None) -> Tensor:
         """A copy on another device and/or with another dtype: ``to("cuda")``, ``to(float64)``;
@@ -282,7 +293,7 @@ class Tensor:
     def _bump_version(self) -> None:
         """Count one in-place write of the storage: for code that writes into ``.data``
         directly (the in-place methods below, the optimizers)."""
-        self._version_counter.value += 1
+        self._shared_version().value += 1
 
     def zero_(self) -> Tensor:
         """In place: every element 0."""
