@@ -167,6 +167,15 @@ def test_every_in_place_method_bumps_the_version():
     assert (t + 1)._version == 0  # an out-of-place result is a new storage
 
 
+def test_a_view_of_a_leaf_that_requires_grad_refuses_in_place_ops_too():
+    w = tg.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="mul_: a view of a leaf tensor that requires grad"):
+        w.reshape(6).unsqueeze(0).mul_(2)
+    with tg.no_grad():
+        w.reshape(6).mul_(2)
+    assert w._version == 1
+
+
 def test_tensors_sharing_storage_share_the_version_counter():
     x = tg.ones(2, 3, requires_grad=True)
     y = x * 2

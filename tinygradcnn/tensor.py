@@ -284,10 +284,20 @@ class Tensor:
 
     # -- in place (no graph: for optimizers, initialisation and buffers) ---------------
     def _check_inplace(self, name: str) -> None:
-        if self.requires_grad and self._ctx is None and autograd.is_grad_enabled():
+        if not (self.requires_grad and autograd.is_grad_enabled()):
+            return
+        if self._ctx is None:
             raise RuntimeError(
                 f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
                 f"wrap it in tg.no_grad()"
+            )
+        base: Tensor = self
+        while base._ctx is not None and base._ctx.function.output_is_view:
+            base = base._ctx.parents[0]
+        if base is not self and base._ctx is None:
+            raise RuntimeError(
+                f"{name}: a view of a leaf tensor that requires grad is used in an in-place "
+                f"operation; wrap it in tg.no_grad()"
             )
 
     def _bump_version(self) -> None:
