@@ -26,7 +26,7 @@ import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -163,21 +163,25 @@ def _record_versions(ctx: Context, arrays: list, out_array: Any) -> None:
 def _check_versions(ctx: Context, tensor: Tensor) -> None:
     """Raise if ``tensor`` (made by ``ctx``) or an input whose array ``ctx`` saved was
     written in place since ``Function.apply`` noted its version."""
-    checks = [(-1, ctx.output_version), *ctx.versions]
-    for index, version in checks:
-        made = tensor if index < 0 else ctx.parents[index]
-        if made._version == version:
-            continue
-        name = ctx.function.__name__
-        what = f"the output of {name}" if index < 0 else f"input {index} of {name}"
-        origin = "a leaf" if made.grad_fn is None else f"made by {made.grad_fn.__name__}"
-        raise RuntimeError(
-            f"{name.lower()}: one of the variables needed for gradient computation has been "
-            f"modified by an inplace operation: {what} (a {made.dtype} tensor of shape "
-            f"{made.shape}, {origin}) is at version {made._version}; expected version "
-            f"{version} instead. In-place ops are not recorded in the graph: use the "
-            f"out-of-place op (y = y * 2, not y.mul_(2)) on a tensor the graph still needs"
-        )
+    if tensor._version != ctx.output_version:
+        _version_error(ctx, -1, tensor, ctx.output_version)
+    for index, version in ctx.versions:
+        if ctx.parents[index]._version != version:
+            _version_error(ctx, index, ctx.parents[index], version)
+
+
+def _version_error(ctx: Context, index: int, made: Tensor, version: int) -> NoReturn:
+    """The error for ``made`` (input ``index`` of ``ctx``, or its output for -1)."""
+    name = ctx.function.__name__
+    what = f"the output of {name}" if index < 0 else f"input {index} of {name}"
+    origin = "a leaf" if made.grad_fn is None else f"made by {made.grad_fn.__name__}"
+    raise RuntimeError(
+        f"{name.lower()}: one of the variables needed for gradient computation has been "
+        f"modified by an inplace operation: {what} (a {made.dtype} tensor of shape "
+        f"{made.shape}, {origin}) is at version {made._version}; expected version "
+        f"{version} instead. In-place ops are not recorded in the graph: use the "
+        f"out-of-place op (y = y * 2, not y.mul_(2)) on a tensor the graph still needs"
+    )
 
 
 def sum_to_shape(kernels: ModuleType, grad: Any, shape: tuple[int, ...]) -> Any:
