@@ -29,13 +29,13 @@ def layout(out_shape: tuple[int, ...], *in_shapes: tuple[int, ...]):
     """
     ndim = len(out_shape)
     all_strides = []
-    for shape in in_shapes:
-        padded = (1,) * (ndim - len(shape)) + tuple(shape)
-        strides, step = [0] * ndim, 1
+    for in_shape in in_shapes:
+        padded = (1,) * (ndim - len(in_shape)) + tuple(in_shape)
+        in_strides, step = [0] * ndim, 1
         for axis in range(ndim - 1, -1, -1):
-            strides[axis] = step if padded[axis] != 1 else 0
+            in_strides[axis] = step if padded[axis] != 1 else 0
             step *= padded[axis]
-        all_strides.append(strides)
+        all_strides.append(in_strides)
     dims = [d for d in range(ndim) if out_shape[d] != 1]
     shape = [out_shape[d] for d in dims]
     strides = [[s[d] for d in dims] for s in all_strides]

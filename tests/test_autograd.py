@@ -140,3 +140,157 @@ def test_in_place_update_of_a_leaf_that_requires_grad_needs_no_grad():
     with tg.no_grad():
         w.sub_(tg.tensor([0.5, 0.25]))
     np.testing.assert_array_equal(w.numpy(), [0.5, 0.75])
+
+
+# -- in-place changes of what the graph saved: version counters -------------------------
+@pytest.mark.parametrize("device", DEVICES)
+def test_modifying_a_saved_tensor_in_place_makes_backward_fail(device):
+    x = tg.ones(3, device=device, requires_grad=True)
+    y = x * 2
+    z = y * y  # Mul saves y for the gradient
+    y.mul_(10)
+    message = (r"mul: one of the variables needed for gradient computation has been modified "
+               r"by an inplace operation: input 0 of Mul \(a float32 tensor of shape \(3,\), "
+               r"made by Mul\) is at version 1; expected version 0 instead")
+    with pytest.raises(RuntimeError, match=message):
+        z.sum().backward()
+
+
+def test_every_in_place_method_bumps_the_version():
+    t = tg.zeros(2, 2)
+    steps = [lambda: t.add_(1), lambda: t.sub_(1), lambda: t.mul_(2), lambda: t.div_(2),
+             lambda: t.fill_(3), lambda: t.zero_(), lambda: t.copy_(tg.ones(2, 2)),
+             lambda: t.__setitem__(0, 5.0)]
+    for expected, step in enumerate(steps, start=1):
+        step()
+        assert t._version == expected
+    assert (t + 1)._version == 0  # an out-of-place result is a new storage
+
+
+def test_a_view_of_a_leaf_that_requires_grad_refuses_in_place_ops_too():
+    w = tg.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="mul_: a view of a leaf tensor that requires grad"):
+        w.reshape(6).unsqueeze(0).mul_(2)
+    with tg.no_grad():
+        w.reshape(6).mul_(2)
+    assert w._version == 1
+
+
+def test_tensors_sharing_storage_share_the_version_counter():
+    x = tg.ones(2, 3, requires_grad=True)
+    y = x * 2
+    z = y * y
+    flat, detached = y.reshape(6), y.detach()
+    flat.mul_(10)  # writes y's storage through a view
+    assert y._version == detached._version == 1
+    with pytest.raises(RuntimeError, match="input 0 of Mul"):
+        z.sum().backward()
+    with tg.no_grad():
+        detached.add_(1)
+    assert y._version == 2
+    parameter = tg.nn.Parameter(y.detach())
+    with tg.no_grad():
+        parameter.mul_(2)
+    assert y._version == 3
+
+
+def test_a_saved_reshape_of_an_input_is_checked_too():
+    x = tg.ones(2, 3)
+    w = tg.ones(4, 3, requires_grad=True)
+    out = tg.nn.functional.linear(x.reshape(1, 2, 3), w)  # saves a reshape of its input
+    x.fill_(2.0)
+    with pytest.raises(RuntimeError, match="input 0 of Linear"):
+        out.sum().backward()
+
+
+def test_modifying_a_graph_tensor_that_nothing_saved_is_still_caught():
+    # y.mul_ is not recorded in the graph, so the gradient through y would be 10x too small
+    x = tg.ones(3, requires_grad=True)
+    y = x * 2
+    y.mul_(10)
+    with pytest.raises(RuntimeError, match="the output of Mul .* is at version 1"):
+        y.sum().backward()
+
+
+def test_in_place_changes_of_unsaved_inputs_are_allowed():
+    x = tg.ones(3, requires_grad=True)
+    c = tg.ones(3)
+    y = x + c  # Add saves nothing
+    c.mul_(5)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0, 1.0])
+
+
+def test_optimizer_step_bumps_versions_but_normal_training_never_trips():
+    tg.manual_seed(0)
+    model = tg.nn.Sequential(tg.nn.Conv2d(1, 2, 3), tg.nn.BatchNorm2d(2), tg.nn.ReLU(),
+                             tg.nn.Flatten(), tg.nn.Linear(2 * 4 * 4, 3))
+    weight = model[4].weight
+    initial = weight._version  # initialisation wrote it in place once
+    for optimizer in (tg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                      tg.optim.Adam(model.parameters(), lr=0.01)):
+        for _ in range(3):
+            optimizer.zero_grad()
+            loss = tg.nn.functional.cross_entropy(model(tg.randn(4, 1, 6, 6)),
+                                                  tg.tensor([0, 1, 2, 0]))
+            loss.backward()
+            optimizer.step()
+    assert weight._version == initial + 6
+    loss = model(tg.randn(4, 1, 6, 6)).sum()
+    loss.backward(retain_graph=True)
+    optimizer.step()  # the retained graph saved the weights it just changed
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+# -- gradient storage ownership ---------------------------------------------------------
+@pytest.mark.parametrize("device", DEVICES)
+def test_leaves_never_share_gradient_storage(device):
+    a = tg.ones(3, device=device, requires_grad=True)
+    b = tg.ones(3, device=device, requires_grad=True)
+    (a + b).sum().backward()  # Add hands one array to both inputs
+    with tg.no_grad():
+        a.grad.mul_(5)
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [5.0, 5.0, 5.0])
+
+
+def test_gradients_own_their_storage_through_views_and_retained_grads():
+    a = tg.ones(2, 3, requires_grad=True)
+    b = tg.ones(6, requires_grad=True)
+    hidden = a.reshape(6) + b
+    hidden.retain_grad()
+    hidden.sum().backward()
+    arrays = [a.grad.numpy(), b.grad.numpy(), hidden.grad.numpy()]
+    for i, first in enumerate(arrays):
+        for second in arrays[i + 1:]:
+            assert not np.shares_memory(first, second)
+
+
+def test_a_leaf_does_not_keep_the_callers_gradient_array():
+    x, y = tg.ones(3, requires_grad=True), tg.ones(3, requires_grad=True)
+    upstream = tg.tensor([1.0, 2.0, 3.0])
+    x.backward(upstream)  # x is the root: its gradient is the one given
+    y.reshape(3, 1).backward(upstream.reshape(3, 1))  # a view of it reaches y
+    upstream.fill_(0.0)
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(y.grad.numpy(), [1.0, 2.0, 3.0])
+
+
+def test_a_fresh_gradient_is_taken_without_a_copy():
+    x = tg.ones(3, requires_grad=True)
+    (x * 2).sum().backward()
+    grad = x.grad
+    (x * 2).sum().backward()
+    assert x.grad is grad  # accumulation writes into the same Tensor
+    np.testing.assert_array_equal(grad.numpy(), [4.0, 4.0, 4.0])
+
+
+def test_apply_with_no_tensor_input_is_an_error_not_a_gpu_launch():
+    class Constant(tg.Function):
+        @staticmethod
+        def forward(ctx, _):
+            return np.ones(1)
+
+    with pytest.raises(ValueError, match="constant: needs at least one tensor input"):
+        Constant.apply(None)

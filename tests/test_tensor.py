@@ -98,3 +98,51 @@ def test_cuda_availability_answers_without_raising():
     if not tg.cuda.is_available():
         with pytest.raises(RuntimeError, match="device 'cuda' is not available"):
             tg.ones(2, device="cuda")
+
+
+@pytest.mark.parametrize("device", [None, "gpu", "cuda:1", "cpu:3", 0])
+def test_an_unknown_device_is_an_error_everywhere_never_cuda(device):
+    from tinygradcnn.backend import kernels_for
+
+    quoted = repr(device).replace("(", r"\(").replace(")", r"\)")
+    with pytest.raises(ValueError, match=f"kernels_for: unknown device {quoted}"):
+        kernels_for(device)
+    with pytest.raises(ValueError, match=f"Tensor.to: unknown device '{device}'"):
+        tg.ones(2).to(str(device))
+    with pytest.raises(ValueError, match=f"Sequential.to: unknown device {quoted}"):
+        tg.nn.Sequential(tg.nn.Linear(2, 2)).to(device)
+    with pytest.raises(ValueError, match=f"DataLoader: unknown device {quoted}"):
+        tg.data.DataLoader([(np.zeros(2), 0)], device=device)
+    if device is not None:  # None means the default device when making a tensor
+        with pytest.raises(ValueError, match=f"tensor: unknown device {quoted}"):
+            tg.tensor([1.0], device=device)
+        with pytest.raises(ValueError, match=f"randn: unknown device {quoted}"):
+            tg.randn(2, device=device)
+
+
+def test_device_none_means_the_default_where_pytorch_says_so():
+    assert tg.tensor([1.0], device=None).device == "cpu"
+    assert tg.zeros(2, device=None).device == "cpu"
+    x = tg.ones(2)
+    assert x.to(None) is x
+
+
+def test_a_new_tensor_owns_its_storage():
+    array = np.ones(3, np.float32)
+    copied = tg.tensor(array)
+    array[0] = 5.0
+    assert copied.numpy()[0] == 1.0
+    again = tg.Tensor(copied)
+    copied.fill_(2.0)
+    np.testing.assert_array_equal(again.numpy(), [1.0, 1.0, 1.0])
+
+
+def test_tensor_methods_are_declared_in_the_class_body_with_docstrings():
+    import inspect
+
+    for name in ["reshape", "view", "sum", "mean", "max", "relu", "exp", "matmul", "permute",
+                 "unsqueeze", "clamp", "argmax", "__add__", "__matmul__", "__getitem__"]:
+        method = tg.Tensor.__dict__[name]
+        assert inspect.signature(method).return_annotation != inspect.Signature.empty, name
+    for name in ["reshape", "sum", "relu", "matmul", "flatten", "add"]:
+        assert tg.Tensor.__dict__[name].__doc__, name

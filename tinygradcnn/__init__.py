@@ -14,9 +14,7 @@ from . import nn as nn
 from . import optim as optim
 from . import viz as viz
 from .autograd import Function as Function
-from .autograd import GradcheckError as GradcheckError
 from .autograd import enable_grad as enable_grad
-from .autograd import gradcheck as gradcheck
 from .autograd import is_grad_enabled as is_grad_enabled
 from .autograd import no_grad as no_grad
 from .creation import arange as arange
@@ -31,6 +29,8 @@ from .creation import randint as randint
 from .creation import randn as randn
 from .creation import zeros as zeros
 from .creation import zeros_like as zeros_like
+from .gradcheck import GradcheckError as GradcheckError
+from .gradcheck import gradcheck as gradcheck
 from .nn.summary import summary as summary
 from .ops.activation import relu as relu
 from .ops.activation import sigmoid as sigmoid
@@ -77,7 +77,6 @@ from .random import set_rng_state as set_rng_state
 from .serialization import load as load
 from .serialization import save as save
 from .tensor import Tensor as Tensor
-from .tensor import _install_methods
 from .tensor import bool_ as bool_
 from .tensor import float32 as float32
 from .tensor import float64 as float64
@@ -90,7 +89,5 @@ from .train import ModelCheckpoint as ModelCheckpoint
 from .train import TerminateOnNaN as TerminateOnNaN
 from .train import evaluate as evaluate
 from .train import fit as fit
-
-_install_methods()
 
 __version__ = "0.1.0"

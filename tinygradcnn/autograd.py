@@ -1,21 +1,32 @@
-"""Reverse-mode automatic differentiation: ``Function``, ``backward``, ``no_grad``, ``gradcheck``.
+"""Reverse-mode automatic differentiation: ``Function``, ``backward``, ``no_grad``.
 
 Every differentiable op is a ``Function`` with a ``forward`` that computes the output from
 raw arrays and a ``backward`` that turns the output's gradient into the inputs' gradients.
 ``Function.apply`` records which function made a tensor and from which inputs; ``backward``
 walks that record from the loss back to the leaves, in reverse topological order.
+
+Two guarantees against silently wrong gradients:
+
+- **Version counters.** Every storage counts its in-place writes (``Tensor._version``).
+  When the graph is recorded, the ``Context`` notes the version of each input whose array
+  ``forward`` saved, and of the output; ``backward`` raises a ``RuntimeError`` if any of
+  them changed since (an in-place op overwrote what the gradient needs, or changed a tensor
+  the graph goes through without recording it).
+- **Gradient ownership.** The array stored in a leaf's ``.grad`` belongs to that leaf alone:
+  an array a backward hands to two inputs (``Add`` gives ``grad`` to both) or that another
+  tensor may hold is copied before it becomes a ``.grad``; a fresh one is taken as is.
+
+This module imports nothing from ``tensor.py``: it makes output tensors through an input's
+``_make``, so the package's one import cycle stays ``tensor.py`` <-> ``ops/``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-import numpy as np
-
-from .backend import kernels_for
+from collections.abc import Iterator, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -29,7 +40,7 @@ def is_grad_enabled() -> bool:
 
 
 @contextlib.contextmanager
-def _grad_mode(enabled: bool):
+def _grad_mode(enabled: bool) -> Iterator[None]:
     previous = is_grad_enabled()
     _state.grad_enabled = enabled
     try:
@@ -38,12 +49,12 @@ def _grad_mode(enabled: bool):
         _state.grad_enabled = previous
 
 
-def no_grad():
+def no_grad() -> contextlib.AbstractContextManager[None]:
     """Context manager (and decorator) in which ops record no graph: for evaluation."""
     return _grad_mode(False)
 
 
-def enable_grad():
+def enable_grad() -> contextlib.AbstractContextManager[None]:
     """Context manager that turns graph recording back on inside ``no_grad()``."""
     return _grad_mode(True)
 
@@ -51,14 +62,20 @@ def enable_grad():
 class Context:
     """What a ``forward`` leaves for its ``backward``: saved arrays and any attributes."""
 
-    def __init__(self, function: type[Function], kernels, parents: tuple, needs_input_grad):
+    # set by Function.apply when it records the graph: the output's version, and
+    # (input index, version) for each input whose array forward saved
+    output_version = 0
+    versions: Sequence[tuple[int, int]] = ()
+
+    def __init__(self, function: type[Function], kernels: ModuleType, parents: tuple,
+                 needs_input_grad: tuple[bool, ...]):
         self.function = function
         self.kernels = kernels
         self.parents = parents
         self.needs_input_grad = needs_input_grad
         self.saved_arrays: tuple = ()
 
-    def save_for_backward(self, *arrays) -> None:
+    def save_for_backward(self, *arrays: Any) -> None:
         """Keep ``arrays`` (raw arrays or None) for the backward pass."""
         self.saved_arrays = arrays
 
@@ -68,43 +85,106 @@ class Function:
 
     ``forward(ctx, *arrays, **params) -> array`` and
     ``backward(ctx, grad) -> array | None | tuple`` (one gradient per positional input).
+    A Function whose output is a view of its first input's storage (``Reshape``) sets
+    ``output_is_view = True``, so the two tensors share one version counter.
     """
 
+    output_is_view: bool = False
+
     @staticmethod
-    def forward(ctx: Context, *arrays, **params):  # pragma: no cover - abstract
+    def forward(ctx: Context, *arrays: Any, **params: Any) -> Any:  # pragma: no cover
         raise NotImplementedError("Function.forward is abstract: subclasses define it")
 
     @staticmethod
-    def backward(ctx: Context, grad):  # pragma: no cover - abstract
+    def backward(ctx: Context, grad: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError("Function.backward is abstract: subclasses define it")
 
     @classmethod
-    def apply(cls, *inputs: Tensor | None, **params) -> Tensor:
+    def apply(cls, *inputs: Tensor | None, **params: Any) -> Tensor:
         """Run ``forward`` on the inputs' arrays and record the graph edge if needed."""
-        from .tensor import Tensor
-
-        device = None
+        first = None
         for tensor in inputs:
             if tensor is None:
                 continue
-            if device is None:
-                device = tensor.device
-            elif tensor.device != device:
+            if first is None:
+                first = tensor
+            elif tensor.device != first.device:
                 devices = [t.device for t in inputs if t is not None]
                 raise ValueError(
                     f"{cls.__name__.lower()}: all inputs must be on one device, got {devices}"
                 )
+        if first is None:
+            raise ValueError(f"{cls.__name__.lower()}: needs at least one tensor input")
         needs = tuple(t is not None and t.requires_grad for t in inputs)
         record = any(needs) and is_grad_enabled()
-        ctx = Context(cls, kernels_for(device), inputs if record else (), needs)
+        ctx = Context(cls, first.kernels, inputs if record else (), needs)
         arrays = [None if t is None else t.data for t in inputs]
-        out = Tensor._make(cls.forward(ctx, *arrays, **params), requires_grad=record)
+        out_array = cls.forward(ctx, *arrays, **params)
+        version = None
+        if cls.output_is_view:
+            version = first._shared_version()
+        else:  # a forward that hands back an input's own array
+            for tensor, array in zip(inputs, arrays, strict=True):
+                if array is out_array:
+                    version = tensor._shared_version()  # type: ignore[union-attr]
+        out = first._make(out_array, record, version)
         if record:
             out._ctx = ctx
+            if version is not None:
+                ctx.output_version = version.value
+            if ctx.saved_arrays:
+                _record_versions(ctx, arrays, out_array)
         return out
 
 
-def sum_to_shape(kernels, grad, shape: tuple[int, ...]):
+def _record_versions(ctx: Context, arrays: list, out_array: Any) -> None:
+    """Note the version of each input whose array (or a view of it, such as a reshape)
+    ``forward`` saved, for ``backward`` to find again."""
+    versions = []
+    views = []
+    for saved in ctx.saved_arrays:
+        if saved is None or saved is out_array:
+            continue
+        for index, array in enumerate(arrays):
+            if saved is array:
+                versions.append((index, ctx.parents[index]._version))
+                break
+        else:  # an array of forward's own, or a view of an input
+            views.append(saved)
+    if views:
+        storage = ctx.kernels.storage
+        viewed = {id(storage(saved)) for saved in views}
+        for index, array in enumerate(arrays):
+            if array is not None and id(storage(array)) in viewed:
+                versions.append((index, ctx.parents[index]._version))
+    ctx.versions = versions
+
+
+def _check_versions(ctx: Context, tensor: Tensor) -> None:
+    """Raise if ``tensor`` (made by ``ctx``) or an input whose array ``ctx`` saved was
+    written in place since ``Function.apply`` noted its version."""
+    if tensor._version != ctx.output_version:
+        _version_error(ctx, -1, tensor, ctx.output_version)
+    for index, version in ctx.versions:
+        if ctx.parents[index]._version != version:
+            _version_error(ctx, index, ctx.parents[index], version)
+
+
+def _version_error(ctx: Context, index: int, made: Tensor, version: int) -> NoReturn:
+    """The error for ``made`` (input ``index`` of ``ctx``, or its output for -1)."""
+    name = ctx.function.__name__
+    what = f"the output of {name}" if index < 0 else f"input {index} of {name}"
+    origin = "a leaf" if made.grad_fn is None else f"made by {made.grad_fn.__name__}"
+    raise RuntimeError(
+        f"{name.lower()}: one of the variables needed for gradient computation has been "
+        f"modified by an inplace operation: {what} (a {made.dtype} tensor of shape "
+        f"{made.shape}, {origin}) is at version {made._version}; expected version "
+        f"{version} instead. In-place ops are not recorded in the graph: use the "
+        f"out-of-place op (y = y * 2, not y.mul_(2)) on a tensor the graph still needs"
+    )
+
+
+def sum_to_shape(kernels: ModuleType, grad: Any, shape: tuple[int, ...]) -> Any:
     """Sum a broadcast gradient back to ``shape``: (2, 3, 4) -> (3, 1) sums axes 0 and 2."""
     if tuple(grad.shape) == tuple(shape):
         return grad
@@ -117,7 +197,8 @@ def sum_to_shape(kernels, grad, shape: tuple[int, ...]):
 
 def _topological_order(root: Tensor) -> list[Tensor]:
     """Tensors with a recorded function, each after every tensor it was computed from."""
-    order, visited = [], set()
+    order: list[Tensor] = []
+    visited: set[int] = set()
     stack = [(root, False)]
     while stack:
         tensor, children_done = stack.pop()
@@ -134,21 +215,45 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
-def _accumulate(kernels, current, grad):
+def _accumulate(kernels: ModuleType, current: Any, grad: Any) -> Any:
     return grad if current is None else kernels.binary("add", current, grad)
 
 
-def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
+class _Owners:
+    """The storages of the gradient arrays given out so far in one backward pass.
+
+    A gradient becomes a tensor's ``.grad`` as it is only if no other tensor can hold its
+    storage; otherwise it is copied first. Only ids are kept: a storage freed during the pass
+    can at worst cause one needless copy if its id is reused.
+    """
+
+    def __init__(self, kernels: ModuleType):
+        self.kernels = kernels
+        self.given: set[int] = set()
+
+    def note(self, array: Any) -> None:
+        self.given.add(id(self.kernels.storage(array)))
+
+    def own(self, array: Any) -> Any:
+        """``array``, or a copy of it if its storage was given out before in this pass."""
+        key = id(self.kernels.storage(array))
+        if key in self.given:
+            return self.kernels.copy(array)
+        self.given.add(key)
+        return array
+
+
+def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
-    ``gradient`` is d(loss)/d(root); it may be omitted only for a one-element ``root``.
-    The graph is freed afterwards unless ``retain_graph`` is set.
+    ``gradient`` (a raw array of ``root``'s shape, or None) is d(loss)/d(root); it may be
+    omitted only for a one-element ``root``. The graph is freed afterwards unless
+    ``retain_graph`` is set.
     """
-    from .tensor import Tensor
-
     if not root.requires_grad:
         raise RuntimeError("backward: tensor does not require grad and has no grad_fn")
-    kernels = kernels_for(root.device)
+    kernels = root.kernels
+    owners = _Owners(kernels)
     if gradient is None:
         if root.numel() != 1:
             raise ValueError(
@@ -157,24 +262,24 @@ def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
             )
         grad = kernels.full(root.shape, 1.0, root.dtype)
     else:
-        grad = gradient.data if isinstance(gradient, Tensor) else kernels.from_numpy(
-            np.asarray(gradient, dtype=root.dtype)
-        )
+        grad = gradient
         if tuple(grad.shape) != root.shape:
             raise ValueError(
                 f"backward: gradient has shape {tuple(grad.shape)}, tensor has shape {root.shape}"
             )
+        owners.note(grad)  # the caller keeps it
     if root._ctx is None:  # a leaf: its gradient is the one given
-        root._accumulate_grad(grad)
+        root._accumulate_grad(owners.own(grad))
         return
     grads = {id(root): grad}
     for tensor in reversed(_topological_order(root)):
         grad = grads.pop(id(tensor), None)
         ctx = tensor._ctx
-        if grad is None:
+        if grad is None or ctx is None:
             continue
+        _check_versions(ctx, tensor)
         if tensor._retains_grad:
-            tensor._accumulate_grad(grad)
+            tensor._accumulate_grad(owners.own(grad) if tensor.grad is None else grad)
         input_grads = ctx.function.backward(ctx, grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
@@ -185,73 +290,11 @@ def backward(root: Tensor, gradient=None, retain_graph: bool = False) -> None:
             if parent_grad.dtype != parent.dtype:
                 parent_grad = ctx.kernels.astype(parent_grad, parent.dtype)
             if parent._ctx is None:
-                parent._accumulate_grad(parent_grad)
+                parent._accumulate_grad(
+                    owners.own(parent_grad) if parent.grad is None else parent_grad
+                )
             else:
+                owners.note(parent_grad)
                 grads[id(parent)] = _accumulate(ctx.kernels, grads.get(id(parent)), parent_grad)
         if not retain_graph:
             tensor._ctx = None  # frees saved arrays and the edges to the inputs
-
-
-class GradcheckError(AssertionError):
-    """An analytic gradient disagrees with its finite-difference estimate."""
-
-
-def gradcheck(
-    fn: Callable[..., Tensor],
-    inputs,
-    eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
-    seed: int = 0,
-) -> bool:
-    """Check ``fn``'s gradients against central differences, for every element of every
-    input that requires grad (use float64 inputs).
-
-    The output is projected on a fixed random tensor ``v``, so one backward pass gives
-    d(sum(fn(x) * v))/dx, compared with ``(f(x + eps) - f(x - eps)) / (2 eps)`` element by
-    element. Returns True, or raises ``GradcheckError`` naming the input, the worst element
-    and both values.
-    """
-    from .tensor import Tensor
-
-    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-    for i, x in enumerate(inputs):
-        if isinstance(x, Tensor) and x.requires_grad and x.dtype != np.float64:
-            raise TypeError(f"gradcheck: input {i} has dtype {x.dtype}; use float64")
-    out = fn(*inputs)
-    projection = np.random.default_rng(seed).standard_normal(out.shape)
-    for x in inputs:
-        if isinstance(x, Tensor):
-            x.grad = None
-    (out * Tensor(projection, dtype=out.dtype, device=out.device)).sum().backward()
-
-    def projected(args) -> float:
-        with no_grad():
-            return float(np.sum(fn(*args).numpy().astype(np.float64) * projection))
-
-    for i, x in enumerate(inputs):
-        if not (isinstance(x, Tensor) and x.requires_grad):
-            continue
-        analytic = np.zeros(x.shape) if x.grad is None else x.grad.numpy().astype(np.float64)
-        values = x.numpy().astype(np.float64)
-        numeric = np.zeros(x.shape)
-        for index in np.ndindex(*x.shape):
-            original = values[index]
-            estimates = []
-            for delta in (eps, -eps):
-                values[index] = original + delta
-                args = list(inputs)
-                args[i] = Tensor(values, dtype=x.dtype, device=x.device)
-                estimates.append(projected(args))
-            values[index] = original
-            numeric[index] = (estimates[0] - estimates[1]) / (2 * eps)
-        error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
-        if error.size and (np.max(error) > 0 or not np.all(np.isfinite(analytic))):
-            flat = np.nanargmax(np.where(np.isfinite(error), error, np.inf))
-            worst = tuple(int(i) for i in np.unravel_index(flat, x.shape))
-            raise GradcheckError(
-                f"gradcheck: input {i} (shape {x.shape}) gradient mismatch at index {worst}: "
-                f"analytic {float(analytic[worst])!r}, numeric {float(numeric[worst])!r} "
-                f"(atol={atol}, rtol={rtol}; {int(np.sum(error > 0))} of {error.size} elements off)"
-            )
-    return True

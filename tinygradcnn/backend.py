@@ -7,18 +7,30 @@ from types import ModuleType
 DEVICES = ("cpu", "cuda")
 
 
-def normalize_device(device) -> str:
-    """``"cpu"``, ``"cuda"`` or ``"cuda:0"`` (one GPU for now) -> ``"cpu"`` or ``"cuda"``."""
-    name = str(device)
-    base = name.split(":", 1)[0]
-    if base not in DEVICES or (base == "cuda" and name not in ("cuda", "cuda:0")):
-        raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
-    return base
+def normalize_device(device: object, caller: str = "device") -> str:
+    """``"cpu"``, ``"cuda"`` or ``"cuda:0"`` (one GPU for now) -> ``"cpu"`` or ``"cuda"``.
+
+    Anything else, ``None`` included, is a ``ValueError`` naming ``caller`` and the value:
+    a mistyped name must never fall through to a default device. Callers for which
+    ``device=None`` means "the default" or "where it already is" (as in PyTorch) resolve
+    ``None`` themselves before calling this.
+    """
+    if isinstance(device, str):
+        base, _, index = device.partition(":")
+        if base in DEVICES and index in ("", "0"):
+            return base
+    raise ValueError(f"{caller}: unknown device {device!r}; expected 'cpu' or 'cuda'")
 
 
 def kernels_for(device: str) -> ModuleType:
-    """The kernel namespace of ``device``: ``tinygradcnn.kernels.cpu`` or ``.cuda``."""
+    """The kernel namespace of ``device``: ``tinygradcnn.kernels.cpu`` or ``.cuda``.
+
+    ``device`` is normalised first (``"cuda:0"`` is ``"cuda"``); an unknown name or ``None``
+    is a ``ValueError``, never silently the GPU.
+    """
     if device == "cpu":
+        return _cpu_kernels()
+    if normalize_device(device, "kernels_for") == "cpu":
         return _cpu_kernels()
     from tinygradcnn import cuda
 

@@ -18,6 +18,11 @@ def _shape(size) -> tuple[int, ...]:
     return shape
 
 
+def _kernels(device: str | None, caller: str):
+    """The kernels of ``device``; ``None`` is the default device, "cpu", as in PyTorch."""
+    return kernels_for(normalize_device("cpu" if device is None else device, caller))
+
+
 def _make(array, requires_grad: bool) -> Tensor:
     tensor = Tensor._make(array)
     return tensor.requires_grad_(requires_grad) if requires_grad else tensor
@@ -28,7 +33,7 @@ def full(size, fill_value, dtype=None, device="cpu", requires_grad: bool = False
     if dtype is None:
         integral = isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float)
         dtype = int64 if integral else float32
-    kernels = kernels_for(normalize_device(device))
+    kernels = _kernels(device, "full")
     return _make(kernels.full(tuple(size), fill_value, _to_dtype(dtype)), requires_grad)
 
 
@@ -44,7 +49,7 @@ def ones(*size, dtype=float32, device="cpu", requires_grad: bool = False) -> Ten
 
 def empty(*size, dtype=float32, device="cpu", requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor (its values are whatever the memory held)."""
-    kernels = kernels_for(normalize_device(device))
+    kernels = _kernels(device, "empty")
     return _make(kernels.empty(_shape(size), _to_dtype(dtype)), requires_grad)
 
 
@@ -73,19 +78,19 @@ def arange(start, end=None, step=1, dtype=None, device="cpu",
     if dtype is None:
         integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = int64 if integral else float32
-    kernels = kernels_for(normalize_device(device))
+    kernels = _kernels(device, "arange")
     return _make(kernels.arange(start, end, step, _to_dtype(dtype)), requires_grad)
 
 
 def rand(*size, dtype=float32, device="cpu", requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1); reproducible under ``manual_seed``."""
-    kernels = kernels_for(normalize_device(device))
+    kernels = _kernels(device, "rand")
     return _make(kernels.uniform(_shape(size), _to_dtype(dtype), next_seed()), requires_grad)
 
 
 def randn(*size, dtype=float32, device="cpu", requires_grad: bool = False) -> Tensor:
     """Standard normal samples; reproducible under ``manual_seed``."""
-    kernels = kernels_for(normalize_device(device))
+    kernels = _kernels(device, "randn")
     return _make(kernels.normal(_shape(size), _to_dtype(dtype), next_seed()), requires_grad)
 
 
@@ -93,7 +98,7 @@ def randint(low: int, high: int, size, device="cpu") -> Tensor:
     """Integers uniform in [low, high) of ``size`` (int64); reproducible under ``manual_seed``."""
     uniform = rand(*size, dtype=np.float64, device=device)
     if not uniform.numel():
-        return zeros(*size, dtype=int64)
+        return zeros(*size, dtype=int64, device=uniform.device)
     return (uniform * (high - low) + low).to(int64)
 
 

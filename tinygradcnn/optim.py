@@ -86,6 +86,7 @@ class Optimizer(abc.ABC):
                                      f"{grad.dtype} does not match parameter {param.shape} "
                                      f"{param.dtype}")
                 self._update(param, grad, group, self.state.setdefault(id(param), {}))
+                param._bump_version()  # as PyTorch's: a graph that saved it now fails loudly
 
     @abc.abstractmethod
     def _update(self, param: Tensor, grad, group: dict, state: dict) -> None:

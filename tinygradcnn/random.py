@@ -28,7 +28,7 @@ def generator() -> np.random.Generator:
 
 def get_rng_state() -> dict:
     """A snapshot of the random state (JSON-serialisable dict)."""
-    return _generator.bit_generator.state
+    return dict(_generator.bit_generator.state)
 
 
 def set_rng_state(state: dict) -> None:

@@ -2,20 +2,40 @@
 
 The storage is one C-contiguous array: a NumPy array on ``"cpu"``, a numba device array on
 ``"cuda"``. The device is read off the storage, so replacing ``tensor.data`` moves it.
+
+Every storage has a version counter (``_Version``) that each in-place method bumps; tensors
+that share a storage (``detach()``, a reshape, a ``Parameter`` made from a tensor) share the
+counter, and ``backward`` compares it with what ``Function.apply`` noted (``autograd.py``).
+
+The package's one import cycle is here: the methods declared on ``Tensor`` (``x.sum()``,
+``x + y``, ``x.reshape(...)``) delegate to the ops in ``ops/``, and the ops build Tensors.
+So the op modules are imported at the end of this file, once ``Tensor`` exists, and each
+op module imports ``Tensor`` from here at its top.
 """
 
 from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
 from . import autograd
 from .backend import kernels_for, normalize_device
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from .ops.reduce import ValuesIndices
+
 float32, float64, int64, int32, bool_ = np.float32, np.float64, np.int64, np.int32, np.bool_
 _DTYPES = {np.dtype(t) for t in (float32, float64, int64, int32, bool_, np.uint8)}
 
+# what the arithmetic methods take besides a Tensor (int and bool pass as float)
+Operand: TypeAlias = "Tensor | float | np.ndarray"
 
-def _to_dtype(dtype) -> np.dtype:
+
+def _to_dtype(dtype: Any) -> np.dtype:
     try:
         dtype = np.dtype(dtype)
     except TypeError as error:
@@ -25,7 +45,7 @@ def _to_dtype(dtype) -> np.dtype:
     return dtype
 
 
-def _host_array(data, dtype) -> np.ndarray:
+def _host_array(data: Any, dtype: Any) -> np.ndarray:
     """NumPy array for list/scalar/array ``data``, with PyTorch's default dtypes."""
     if isinstance(data, np.ndarray):
         array = data
@@ -45,19 +65,33 @@ def _host_array(data, dtype) -> np.ndarray:
     return np.asarray(array, order="C")
 
 
+class _Version:
+    """How many times a storage was written in place; shared by the tensors viewing it.
+
+    A tensor makes its counter only when it is first written in place or shares its storage
+    (``None`` until then reads as version 0), so an op's output costs nothing extra.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
 class Tensor:
     """An n-dimensional array with optional gradient tracking.
 
     ``Tensor(data, requires_grad=False, dtype=None, device="cpu")`` copies ``data`` (a list,
     a number, a NumPy array, another Tensor, or a GPU array exposing
-    ``__cuda_array_interface__``) to ``device``.
+    ``__cuda_array_interface__``) to ``device`` (``None``: the default, ``"cpu"``).
     """
 
     __array_priority__ = 1000  # so ``ndarray * Tensor`` calls Tensor.__rmul__
     __hash__ = object.__hash__
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None, device="cpu"):
-        device = normalize_device(device)
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 device: str | None = "cpu"):
+        device = normalize_device("cpu" if device is None else device, "tensor")
         if isinstance(data, Tensor):
             data = data.numpy()
         if hasattr(data, "__cuda_array_interface__") and not isinstance(data, np.ndarray):
@@ -67,25 +101,32 @@ class Tensor:
             if device == "cpu":
                 array = kernels_for("cuda").to_numpy(array)
         else:
-            array = kernels_for(device).from_numpy(_host_array(data, dtype))
+            host = _host_array(data, dtype)
+            if device == "cpu" and isinstance(data, np.ndarray) and np.may_share_memory(
+                host, data
+            ):
+                host = host.copy()  # a new tensor owns its storage (tg.from_numpy shares)
+            array = kernels_for(device).from_numpy(host)
         self._init(array, requires_grad)
 
-    def _init(self, array, requires_grad: bool) -> None:
+    def _init(self, array: Any, requires_grad: bool, version: _Version | None = None) -> None:
         self.data = array
         self.grad: Tensor | None = None
-        self._ctx = None
+        self._ctx: autograd.Context | None = None
         self._retains_grad = False
+        self._version_counter = version
         self.requires_grad = requires_grad
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
                 f"tensor: only floating-point tensors can require grad, got {self.data.dtype}"
             )
 
-    @classmethod
-    def _make(cls, array, requires_grad: bool = False) -> Tensor:
-        """Wrap a device array without copying (the ops' output path)."""
-        tensor = cls.__new__(cls)
-        Tensor._init(tensor, array, requires_grad)
+    @staticmethod
+    def _make(array: Any, requires_grad: bool = False, version: _Version | None = None) -> Tensor:
+        """Wrap a device array without copying (the ops' output path); ``version`` is the
+        counter of the storage ``array`` views, if it is not a new one."""
+        tensor = Tensor.__new__(Tensor)
+        tensor._init(array, requires_grad, version)
         return tensor
 
     # -- what it is --------------------------------------------------------------------
@@ -117,20 +158,34 @@ class Tensor:
         return self._ctx is None
 
     @property
-    def grad_fn(self):
+    def grad_fn(self) -> type[autograd.Function] | None:
         """The Function class that made this tensor (None for leaves)."""
         return None if self._ctx is None else self._ctx.function
 
     @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's storage has had (PyTorch's ``_version``)."""
+        counter = self._version_counter
+        return 0 if counter is None else counter.value
+
+    def _shared_version(self) -> _Version:
+        """This storage's counter, made now if needed, for a tensor that will share it."""
+        if self._version_counter is None:
+            self._version_counter = _Version()
+        return self._version_counter
+
+    @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """All dims reversed: (A, B, C) -> (C, B, A)."""
         return self.permute(*reversed(range(self.ndim)))
 
     @property
-    def kernels(self):
+    def kernels(self) -> ModuleType:
         """The kernel namespace of this tensor's device."""
         return kernels_for(self.device)
 
-    def size(self, dim: int | None = None):
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape, or its size along ``dim``."""
         return self.shape if dim is None else self.shape[dim]
 
     def dim(self) -> int:
@@ -152,30 +207,29 @@ class Tensor:
         """The values as a NumPy array (shares memory on the CPU; copies from the GPU)."""
         return self.kernels.to_numpy(self.data)
 
-    def item(self):
+    def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
         if self.numel() != 1:
             raise ValueError(f"item: tensor has {self.numel()} elements, expected 1")
         return self.kernels.to_numpy(self.data).reshape(()).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.kernels.to_numpy(self.data).tolist()
 
     def detach(self) -> Tensor:
-        """The same storage, cut from the graph."""
-        return Tensor._make(self.data)
+        """The same storage (and version counter), cut from the graph."""
+        return Tensor._make(self.data, False, self._shared_version())
 
-    def to(self, target, dtype=None) -> Tensor:
-        """A copy on another device and/or with another dtype: ``to("cuda")``, ``to(float64)``."""
-        from .ops.shape import cast, to_device
-
+    def to(self, target: Any = None, dtype: Any = None) -> Tensor:
+        """A copy on another device and/or with another dtype: ``to("cuda")``, ``to(float64)``;
+        ``self`` if nothing changes (``target=None`` keeps the device, as in PyTorch)."""
         result = self
         if isinstance(target, str):
-            result = to_device(result, normalize_device(target))
+            result = _shape.to_device(result, normalize_device(target, "Tensor.to"))
         elif target is not None:
             dtype = target
         if dtype is not None and np.dtype(dtype) != result.dtype:
-            result = cast(result, _to_dtype(dtype))
+            result = _shape.cast(result, _to_dtype(dtype))
         return result
 
     def cpu(self) -> Tensor:
@@ -194,9 +248,22 @@ class Tensor:
         return self.to(int64)
 
     # -- gradients ---------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad."""
-        autograd.backward(self, gradient, retain_graph)
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+        ``gradient``: d(loss)/d(self), a Tensor or array of this shape (omit it for a
+        one-element tensor).
+        """
+        if gradient is None:
+            grad = None
+        elif isinstance(gradient, Tensor):
+            if gradient.device != self.device:
+                raise ValueError(f"backward: gradient is on {gradient.device!r}, the tensor "
+                                 f"on {self.device!r}")
+            grad = gradient.data
+        else:
+            grad = self.kernels.from_numpy(np.asarray(gradient, dtype=self.dtype))
+        autograd.backward(self, grad, retain_graph)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
@@ -208,29 +275,48 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    def _accumulate_grad(self, grad) -> None:
+    def _accumulate_grad(self, grad: Any) -> None:
+        """Add ``grad`` into ``.grad``; the engine hands over an array this tensor may own."""
         if self.grad is None:
-            self.grad = Tensor._make(grad if grad is not self.data else self.kernels.copy(grad))
+            self.grad = Tensor._make(grad)
         else:
             self.grad.data = self.kernels.binary("add", self.grad.data, grad)
 
     # -- in place (no graph: for optimizers, initialisation and buffers) ---------------
     def _check_inplace(self, name: str) -> None:
-        if self.requires_grad and self._ctx is None and autograd.is_grad_enabled():
+        if not (self.requires_grad and autograd.is_grad_enabled()):
+            return
+        if self._ctx is None:
             raise RuntimeError(
                 f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
                 f"wrap it in tg.no_grad()"
             )
+        base: Tensor = self
+        while base._ctx is not None and base._ctx.function.output_is_view:
+            base = base._ctx.parents[0]
+        if base is not self and base._ctx is None:
+            raise RuntimeError(
+                f"{name}: a view of a leaf tensor that requires grad is used in an in-place "
+                f"operation; wrap it in tg.no_grad()"
+            )
+
+    def _bump_version(self) -> None:
+        """Count one in-place write of the storage: for code that writes into ``.data``
+        directly (the in-place methods below, the optimizers)."""
+        self._shared_version().value += 1
 
     def zero_(self) -> Tensor:
+        """In place: every element 0."""
         return self.fill_(0.0)
 
-    def fill_(self, value) -> Tensor:
+    def fill_(self, value: builtins.float) -> Tensor:
+        """In place: every element ``value``."""
         self._check_inplace("fill_")
         self.kernels.copy_into(self.data, self.kernels.full(self.shape, value, self.dtype))
+        self._bump_version()
         return self
 
-    def copy_(self, source) -> Tensor:
+    def copy_(self, source: Any) -> Tensor:
         """In place: take ``source``'s values (broadcast to this shape, cast to this dtype)."""
         self._check_inplace("copy_")
         source = source if isinstance(source, Tensor) else Tensor(source, device=self.device)
@@ -238,34 +324,284 @@ class Tensor:
         if tuple(array.shape) != self.shape:
             array = self.kernels.expand(array, self.shape)
         self.kernels.copy_into(self.data, array)
+        self._bump_version()
         return self
 
-    def _inplace_binary(self, op: str, other, name: str) -> Tensor:
+    def _inplace_binary(self, op: str, other: Operand, name: str) -> Tensor:
         self._check_inplace(name)
-        other = (other.data if isinstance(other, Tensor)
-                 else self.kernels.full((), other, self.dtype))
-        self.kernels.binary(op, self.data, other, out=self.data)
+        operand = (other.data if isinstance(other, Tensor)
+                   else self.kernels.full((), other, self.dtype))
+        self.kernels.binary(op, self.data, operand, out=self.data)
+        self._bump_version()
         return self
 
-    def add_(self, other) -> Tensor:
+    def add_(self, other: Operand) -> Tensor:
+        """In place: self += other (broadcast to this shape)."""
         return self._inplace_binary("add", other, "add_")
 
-    def sub_(self, other) -> Tensor:
+    def sub_(self, other: Operand) -> Tensor:
+        """In place: self -= other."""
         return self._inplace_binary("sub", other, "sub_")
 
-    def mul_(self, other) -> Tensor:
+    def mul_(self, other: Operand) -> Tensor:
+        """In place: self *= other."""
         return self._inplace_binary("mul", other, "mul_")
 
-    def div_(self, other) -> Tensor:
+    def div_(self, other: Operand) -> Tensor:
+        """In place: self /= other."""
         return self._inplace_binary("div", other, "div_")
 
-    def __setitem__(self, key, value) -> None:
-        from .ops.shape import normalize_index
-
+    def __setitem__(self, key: Any, value: Any) -> None:
         self._check_inplace("__setitem__")
         value = (value.data if isinstance(value, Tensor)
                  else self.kernels.full((), value, self.dtype))
-        self.kernels.setitem(self.data, normalize_index(key, self.shape, self.device), value)
+        self.kernels.setitem(self.data, _shape.normalize_index(key, self.shape, self.device),
+                             value)
+        self._bump_version()
+
+    # -- arithmetic and comparisons (ops/elementwise.py, ops/matmul.py) -------------------
+    def __add__(self, other: Operand) -> Tensor:
+        return _elementwise.add(self, other)
+
+    def __radd__(self, other: Operand) -> Tensor:
+        return _elementwise.add(other, self)
+
+    def __sub__(self, other: Operand) -> Tensor:
+        return _elementwise.sub(self, other)
+
+    def __rsub__(self, other: Operand) -> Tensor:
+        return _elementwise.sub(other, self)
+
+    def __mul__(self, other: Operand) -> Tensor:
+        return _elementwise.mul(self, other)
+
+    def __rmul__(self, other: Operand) -> Tensor:
+        return _elementwise.mul(other, self)
+
+    def __truediv__(self, other: Operand) -> Tensor:
+        return _elementwise.div(self, other)
+
+    def __rtruediv__(self, other: Operand) -> Tensor:
+        return _elementwise.div(other, self)
+
+    def __pow__(self, other: Operand) -> Tensor:
+        return _elementwise.pow(self, other)
+
+    def __rpow__(self, other: Operand) -> Tensor:
+        return _elementwise.pow(other, self)
+
+    def __matmul__(self, other: Tensor) -> Tensor:
+        return _matmul.matmul(self, other)
+
+    def __rmatmul__(self, other: Tensor) -> Tensor:
+        return _matmul.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return _elementwise.neg(self)
+
+    def __abs__(self) -> Tensor:
+        return _elementwise.abs(self)
+
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
+        return _elementwise.eq(self, other)
+
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
+        return _elementwise.ne(self, other)
+
+    def __lt__(self, other: Tensor | builtins.float) -> Tensor:
+        return _elementwise.lt(self, other)
+
+    def __le__(self, other: Tensor | builtins.float) -> Tensor:
+        return _elementwise.le(self, other)
+
+    def __gt__(self, other: Tensor | builtins.float) -> Tensor:
+        return _elementwise.gt(self, other)
+
+    def __ge__(self, other: Tensor | builtins.float) -> Tensor:
+        return _elementwise.ge(self, other)
+
+    def __getitem__(self, key: Any) -> Tensor:
+        """``x[key]``: ints, slices, None, Ellipsis, integer and bool arrays (a copy)."""
+        return _shape.getitem(self, key)
+
+    def add(self, other: Operand) -> Tensor:
+        """self + other, broadcast: (*A), (*B) -> broadcast(A, B)."""
+        return _elementwise.add(self, other)
+
+    def sub(self, other: Operand) -> Tensor:
+        """self - other, broadcast."""
+        return _elementwise.sub(self, other)
+
+    def mul(self, other: Operand) -> Tensor:
+        """self * other, broadcast."""
+        return _elementwise.mul(self, other)
+
+    def div(self, other: Operand) -> Tensor:
+        """self / other, broadcast (true division)."""
+        return _elementwise.div(self, other)
+
+    def pow(self, exponent: Operand) -> Tensor:
+        """self ** exponent, broadcast."""
+        return _elementwise.pow(self, exponent)
+
+    def maximum(self, other: Operand) -> Tensor:
+        """Elementwise larger of self and other, broadcast."""
+        return _elementwise.maximum(self, other)
+
+    def minimum(self, other: Operand) -> Tensor:
+        """Elementwise smaller of self and other, broadcast."""
+        return _elementwise.minimum(self, other)
+
+    def eq(self, other: Operand) -> Tensor:
+        """self == other elementwise (bool), broadcast."""
+        return _elementwise.eq(self, other)
+
+    def ne(self, other: Operand) -> Tensor:
+        """self != other elementwise (bool), broadcast."""
+        return _elementwise.ne(self, other)
+
+    def lt(self, other: Operand) -> Tensor:
+        """self < other elementwise (bool), broadcast."""
+        return _elementwise.lt(self, other)
+
+    def le(self, other: Operand) -> Tensor:
+        """self <= other elementwise (bool), broadcast."""
+        return _elementwise.le(self, other)
+
+    def gt(self, other: Operand) -> Tensor:
+        """self > other elementwise (bool), broadcast."""
+        return _elementwise.gt(self, other)
+
+    def ge(self, other: Operand) -> Tensor:
+        """self >= other elementwise (bool), broadcast."""
+        return _elementwise.ge(self, other)
+
+    def matmul(self, other: Tensor) -> Tensor:
+        """Matrix product: (n, k) @ (k, m) -> (n, m), batched over leading dims."""
+        return _matmul.matmul(self, other)
+
+    # -- elementwise functions (ops/elementwise.py, ops/activation.py): shape unchanged ---
+    def neg(self) -> Tensor:
+        """-x."""
+        return _elementwise.neg(self)
+
+    def exp(self) -> Tensor:
+        """e^x."""
+        return _elementwise.exp(self)
+
+    def log(self) -> Tensor:
+        """Natural logarithm."""
+        return _elementwise.log(self)
+
+    def sqrt(self) -> Tensor:
+        """Square root."""
+        return _elementwise.sqrt(self)
+
+    def abs(self) -> Tensor:
+        """|x|."""
+        return _elementwise.abs(self)
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1 (zero gradient)."""
+        return _elementwise.sign(self)
+
+    def clamp(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
+        """x limited to [min, max] (either may be None)."""
+        return _elementwise.clamp(self, min, max)
+
+    def relu(self) -> Tensor:
+        """max(x, 0)."""
+        return _activation.relu(self)
+
+    def sigmoid(self) -> Tensor:
+        """1 / (1 + e^-x)."""
+        return _activation.sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        """Hyperbolic tangent."""
+        return _activation.tanh(self)
+
+    # -- reductions (ops/reduce.py): the reduced dims go, or stay as 1 with keepdim --------
+    def sum(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
+        """Sum over ``dim`` (None: all): (2, 3).sum(1) -> (2,)."""
+        return _reduce.sum(self, dim, keepdim)
+
+    def mean(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
+        """Arithmetic mean over ``dim`` (None: all)."""
+        return _reduce.mean(self, dim, keepdim)
+
+    def var(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, *,
+            correction: int = 1, unbiased: bool | None = None) -> Tensor:
+        """Variance over ``dim``: sum((x - mean)^2) / (n - correction)."""
+        return _reduce.var(self, dim, keepdim, correction=correction, unbiased=unbiased)
+
+    def std(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, *,
+            correction: int = 1, unbiased: bool | None = None) -> Tensor:
+        """Standard deviation over ``dim``: sqrt(var)."""
+        return _reduce.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
+
+    def max(self, dim: int | tuple[int, ...] | None = None,
+            keepdim: bool = False) -> Tensor | ValuesIndices:
+        """Largest value: of all (0-d), or ``(values, indices)`` along an int ``dim``."""
+        return _reduce.max(self, dim, keepdim)
+
+    def min(self, dim: int | tuple[int, ...] | None = None,
+            keepdim: bool = False) -> Tensor | ValuesIndices:
+        """Smallest value: of all (0-d), or ``(values, indices)`` along an int ``dim``."""
+        return _reduce.min(self, dim, keepdim)
+
+    def amax(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
+        """Largest value over ``dim`` (int or tuple; None: all)."""
+        return _reduce.amax(self, dim, keepdim)
+
+    def amin(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
+        """Smallest value over ``dim`` (int or tuple; None: all)."""
+        return _reduce.amin(self, dim, keepdim)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Index (int64) of the first largest value along ``dim`` (None: flattened)."""
+        return _reduce.argmax(self, dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Index (int64) of the first smallest value along ``dim`` (None: flattened)."""
+        return _reduce.argmin(self, dim, keepdim)
+
+    # -- shape (ops/shape.py): reshape shares the storage, the others copy ---------------
+    def reshape(self, *shape: Any) -> Tensor:
+        """The same elements in ``shape`` (one entry may be -1): (2, 6).reshape(3, -1) -> (3, 4)."""
+        return _shape.reshape(self, *shape)
+
+    def view(self, *shape: Any) -> Tensor:
+        """``reshape`` (storage is always contiguous, so every view is a reshape)."""
+        return _shape.reshape(self, *shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Dims start_dim..end_dim merged: (N, C, H, W).flatten(1) -> (N, C*H*W)."""
+        return _shape.flatten(self, start_dim, end_dim)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Two dims swapped: (A, B, C).transpose(0, 2) -> (C, B, A)."""
+        return _shape.transpose(self, dim0, dim1)
+
+    def permute(self, *dims: Any) -> Tensor:
+        """Axes reordered: out.shape[i] = self.shape[dims[i]]."""
+        return _shape.permute(self, *dims)
+
+    def squeeze(self, dim: int | tuple[int, ...] | None = None) -> Tensor:
+        """Size-1 dims removed (all, or those in ``dim``): (1, 3, 1) -> (3,)."""
+        return _shape.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """A size-1 dim inserted at ``dim``: (3, 4).unsqueeze(0) -> (1, 3, 4)."""
+        return _shape.unsqueeze(self, dim)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        """Broadcast to ``sizes`` (-1 keeps a dim): (3, 1).expand(2, 3, 4) -> (2, 3, 4)."""
+        return _shape.expand(self, *sizes)
+
+    def contiguous(self) -> Tensor:
+        """``self``: storage is always C-contiguous."""
+        return self
 
     # -- printing ----------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -286,7 +622,7 @@ class Tensor:
     def __bool__(self) -> bool:
         return bool(self.item())
 
-    def __float__(self) -> float:
+    def __float__(self) -> builtins.float:
         return float(self.item())
 
     def __int__(self) -> int:
@@ -298,41 +634,16 @@ class Tensor:
         return int(self.item())
 
 
-def _install_methods() -> None:
-    """Attach the ops as Tensor methods and operators (they live in ``ops/``)."""
-    from .ops import activation as act
-    from .ops import elementwise as ew
-    from .ops import matmul as mm
-    from .ops import reduce as rd
-    from .ops import shape as sh
-
-    methods = {
-        "__add__": ew.add, "__radd__": lambda a, b: ew.add(b, a),
-        "__sub__": ew.sub, "__rsub__": lambda a, b: ew.sub(b, a),
-        "__mul__": ew.mul, "__rmul__": lambda a, b: ew.mul(b, a),
-        "__truediv__": ew.div, "__rtruediv__": lambda a, b: ew.div(b, a),
-        "__pow__": ew.pow, "__rpow__": lambda a, b: ew.pow(b, a),
-        "__matmul__": mm.matmul, "__rmatmul__": lambda a, b: mm.matmul(b, a),
-        "__neg__": ew.neg, "__abs__": ew.abs,
-        "__eq__": ew.eq, "__ne__": ew.ne, "__lt__": ew.lt, "__le__": ew.le,
-        "__gt__": ew.gt, "__ge__": ew.ge,
-        "__getitem__": sh.getitem,
-        "add": ew.add, "sub": ew.sub, "mul": ew.mul, "div": ew.div, "pow": ew.pow,
-        "neg": ew.neg, "exp": ew.exp, "log": ew.log, "sqrt": ew.sqrt, "abs": ew.abs,
-        "sign": ew.sign, "maximum": ew.maximum, "minimum": ew.minimum, "clamp": ew.clamp,
-        "relu": act.relu, "sigmoid": act.sigmoid, "tanh": act.tanh,
-        "eq": ew.eq, "ne": ew.ne, "lt": ew.lt, "le": ew.le, "gt": ew.gt, "ge": ew.ge,
-        "matmul": mm.matmul,
-        "sum": rd.sum, "mean": rd.mean, "max": rd.max, "min": rd.min, "amax": rd.amax,
-        "amin": rd.amin, "var": rd.var, "std": rd.std, "argmax": rd.argmax, "argmin": rd.argmin,
-        "reshape": sh.reshape, "view": sh.reshape, "flatten": sh.flatten,
-        "transpose": sh.transpose, "permute": sh.permute, "squeeze": sh.squeeze,
-        "unsqueeze": sh.unsqueeze, "expand": sh.expand, "contiguous": lambda t: t,
-    }
-    for name, function in methods.items():
-        setattr(Tensor, name, function)
-
-
-def tensor(data, requires_grad: bool = False, dtype=None, device="cpu") -> Tensor:
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
+           device: str | None = "cpu") -> Tensor:
     """A new tensor holding a copy of ``data``."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+# The other half of the import cycle (see the module docstring): these modules import Tensor
+# from this file, so they load only now that it is defined.
+from .ops import activation as _activation  # noqa: E402
+from .ops import elementwise as _elementwise  # noqa: E402
+from .ops import matmul as _matmul  # noqa: E402
+from .ops import reduce as _reduce  # noqa: E402
+from .ops import shape as _shape  # noqa: E402

@@ -21,7 +21,18 @@ from .loss import (
     nll_loss_forward,
 )
 from .matmul import matmul
-from .memory import arange, astype, copy, copy_into, empty, from_numpy, full, to_numpy, zeros
+from .memory import (
+    arange,
+    astype,
+    copy,
+    copy_into,
+    empty,
+    from_numpy,
+    full,
+    storage,
+    to_numpy,
+    zeros,
+)
 from .norm import (
     batch_norm_backward,
     batch_norm_backward_eval,

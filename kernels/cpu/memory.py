@@ -43,6 +43,13 @@ def copy(array: np.ndarray) -> np.ndarray:
     return np.array(array, copy=True, order="C")
 
 
+def storage(array: np.ndarray) -> object:
+    """The object owning ``array``'s memory: the same for an array and all its reshapes, so
+    the autograd core can tell that two arrays are one storage."""
+    base = array.base
+    return array if base is None else base
+
+
 def copy_into(destination: np.ndarray, source: np.ndarray) -> None:
     """Write ``source`` into ``destination`` in place (same shape)."""
     destination[...] = source

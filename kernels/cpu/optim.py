@@ -35,7 +35,9 @@ def sgd_step(
     use_momentum = momentum != 0.0
     if use_momentum and momentum_buf is None:
         raise ValueError("sgd_step: momentum > 0 needs a momentum buffer")
-    buf = momentum_buf.reshape(-1) if use_momentum else _EMPTY[param.dtype]
+    buf = _EMPTY[param.dtype]
+    if use_momentum and momentum_buf is not None:
+        buf = momentum_buf.reshape(-1)
     _sgd_kernel(param.reshape(-1), grad.reshape(-1), buf, float(lr), float(momentum),
                 float(dampening), float(weight_decay), bool(nesterov), use_momentum,
                 bool(first_step))
@@ -78,7 +80,7 @@ def adam_step(
     bias_correction1 = 1.0 - beta1**step
     bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
     amsgrad = max_exp_avg_sq is not None
-    max_sq = max_exp_avg_sq.reshape(-1) if amsgrad else _EMPTY[param.dtype]
+    max_sq = max_exp_avg_sq.reshape(-1) if max_exp_avg_sq is not None else _EMPTY[param.dtype]
     _adam_kernel(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
                  exp_avg_sq.reshape(-1), max_sq, float(lr), float(beta1), float(beta2),
                  float(eps), float(weight_decay), bool(decoupled_weight_decay), amsgrad,

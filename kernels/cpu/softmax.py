@@ -231,6 +231,7 @@ def _backward(y: Array, grad: Array, dim: int, log: bool) -> Array:
     out = np.empty_like(y)
     if y.size == 0:
         return out
+    shape: tuple[int, ...]
     if inner == 1:
         shape = (outer, size)
         _softmax_rows_backward(y.reshape(shape), grad.reshape(shape), out.reshape(shape), log)

@@ -35,6 +35,7 @@ from .memory import (
     from_cuda_array,
     from_numpy,
     full,
+    storage,
     to_numpy,
     zeros,
 )

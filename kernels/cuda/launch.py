@@ -24,7 +24,7 @@ from numba import config, cuda
 
 from ..broadcast import MAX_DIMS
 
-SIMULATOR = bool(config.ENABLE_CUDASIM)
+SIMULATOR = bool(config.ENABLE_CUDASIM)  # type: ignore[attr-defined]
 
 # threads per block of the 1-D kernels; a multiple of the 32-thread warp on a GPU
 THREADS = 4 if SIMULATOR else 256
@@ -96,7 +96,7 @@ def _patch_simulator() -> None:
     # On a GPU a device array's host-side ``.shape`` is a plain tuple (``shape[-1]`` works,
     # and the op layer relies on it); the simulator returns a tuple that refuses negative
     # indices, mimicking the *in-kernel* shape. Give its host-side arrays the GPU behaviour.
-    FakeCUDAArray.shape = property(lambda self: self._ary.shape)
+    FakeCUDAArray.shape = property(lambda self: self._ary.shape)  # type: ignore[method-assign, assignment]
 
     # The simulator runs a block's threads as Python threads, and each of them calls
     # ``cuda.shared.array``; the first call made at a source line allocates the block's array
@@ -121,7 +121,7 @@ def _patch_simulator() -> None:
                 array = self._allocations[key] = np.empty(shape, dtype)
         return array
 
-    FakeCUDAShared.array = shared_array
+    FakeCUDAShared.array = shared_array  # type: ignore[method-assign]
 
     # The simulator's block manager busy-polls its threads (``is_alive``, ``syncthreads``
     # flags) while holding the GIL, so a thread released from ``syncthreads`` waits for the
@@ -133,7 +133,7 @@ def _patch_simulator() -> None:
         time.sleep(0)
         return thread_is_alive(self)
 
-    BlockThread.is_alive = is_alive
+    BlockThread.is_alive = is_alive  # type: ignore[method-assign]
 
 
 if SIMULATOR:

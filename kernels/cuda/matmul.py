@@ -107,6 +107,8 @@ def matmul(a, b, transpose_a: bool = False, transpose_b: bool = False):
     n, k = (a_shape[-1], a_shape[-2]) if transpose_a else (a_shape[-2], a_shape[-1])
     m = b_shape[-2] if transpose_b else b_shape[-1]
     batch = broadcast_shapes(a_shape[:-2], b_shape[:-2])
+    if batch is None:
+        raise ValueError(f"matmul: batch dims {a_shape[:-2]} and {b_shape[:-2]} do not broadcast")
     dtype = np.result_type(a.dtype, b.dtype)
     batches = int(np.prod(batch, dtype=np.int64))
     out = cuda.device_array((batches, n, m), dtype=dtype)

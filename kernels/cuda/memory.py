@@ -39,7 +39,7 @@ def _cast_kernel(source, out):
         out[i] = source[i]
 
 
-def empty(shape: tuple[int, ...], dtype) -> cuda.devicearray.DeviceNDArray:
+def empty(shape: tuple[int, ...], dtype):
     """An uninitialised C-contiguous device array of ``shape``."""
     return cuda.device_array(tuple(shape), dtype=np.dtype(dtype))
 
@@ -98,6 +98,16 @@ def copy(array):
     if array.size:
         out.copy_to_device(array)
     return out
+
+
+def storage(array) -> object:
+    """The object owning ``array``'s memory: the same for an array and all its reshapes, so
+    the autograd core can tell that two arrays are one storage (under the simulator, the
+    host array behind the fake device array)."""
+    if SIMULATOR:
+        host = array._ary
+        return host if host.base is None else host.base
+    return array.gpu_data
 
 
 def copy_into(destination, source) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from ..backend import normalize_device
 from .transforms import Transform, _global_seed, derive_seed
 
 
@@ -115,7 +116,7 @@ class DataLoader:
         self.drop_last = drop_last
         self.seed = seed
         self.transform = transform
-        self.device = device
+        self.device = normalize_device(device, "DataLoader")
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:

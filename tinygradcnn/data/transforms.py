@@ -18,7 +18,7 @@ translation; flip and padded crop have kernels of their own.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -39,7 +39,7 @@ def _global_seed() -> int:
     return int(next_seed())
 
 
-def _as_batch(images) -> tuple[np.ndarray, object]:
+def _as_batch(images) -> tuple[np.ndarray, Callable]:
     """(array, wrap) where wrap(result) restores the caller's kind (Tensor or ndarray)."""
     if isinstance(images, np.ndarray):
         array = images

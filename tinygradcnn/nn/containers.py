@@ -24,7 +24,7 @@ class Sequential(Module):
                 self.add_module(name, module)
         else:
             for index, module in enumerate(modules):
-                self.add_module(str(index), module)
+                self.add_module(str(index), module)  # type: ignore[arg-type]
 
     def forward(self, x):
         for module in self._modules.values():

@@ -252,7 +252,7 @@ class Module:
     def to(self, device: str) -> Module:
         """Move every parameter, gradient and buffer to `device`, in place: the Parameter
         objects stay the same, so an optimizer built before the move keeps working."""
-        device = normalize_device(device)
+        device = normalize_device(device, f"{type(self).__name__}.to")
         with no_grad():
             for tensor in [*self.parameters(), *self.buffers()]:
                 if tensor.device != device:

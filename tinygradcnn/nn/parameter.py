@@ -17,7 +17,7 @@ class Parameter(Tensor):
         if data is None:
             data = Tensor([], dtype="float32")
         if isinstance(data, Tensor):
-            Tensor._init(self, data.data, requires_grad)
+            Tensor._init(self, data.data, requires_grad, data._shared_version())
         else:
             super().__init__(data, requires_grad=requires_grad)
 

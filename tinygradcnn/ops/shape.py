@@ -25,6 +25,8 @@ def _dims(op: str, name: str, args) -> tuple[int, ...]:
 class Reshape(Function):
     """Same elements in a new shape; the gradient is reshaped back."""
 
+    output_is_view = True  # a reshape of a contiguous array shares its storage
+
     @staticmethod
     def forward(ctx, x, *, shape):
         ctx.input_shape = x.shape
@@ -40,21 +42,21 @@ def reshape(input: Tensor, *shape) -> Tensor:
 
     (2, 3, 4) -> (6, 4) for ``reshape(6, 4)`` or ``reshape(-1, 4)``; the element count stays.
     """
-    shape = list(_dims("reshape", "shape", shape))
-    known = int(np.prod([s for s in shape if s != -1]))
-    if shape.count(-1) > 1:
-        raise ValueError(f"reshape: only one dimension can be -1, got {tuple(shape)}")
-    if -1 in shape:
+    sizes = list(_dims("reshape", "shape", shape))
+    known = int(np.prod([s for s in sizes if s != -1]))
+    if sizes.count(-1) > 1:
+        raise ValueError(f"reshape: only one dimension can be -1, got {tuple(sizes)}")
+    if -1 in sizes:
         if known == 0 or input.numel() % known:
             raise ValueError(f"reshape: cannot reshape {input.shape} ({input.numel()} elements) "
-                             f"into {tuple(shape)}")
-        shape[shape.index(-1)] = input.numel() // known
-    if int(np.prod(shape)) != input.numel():
+                             f"into {tuple(sizes)}")
+        sizes[sizes.index(-1)] = input.numel() // known
+    if int(np.prod(sizes)) != input.numel():
         raise ValueError(f"reshape: cannot reshape {input.shape} ({input.numel()} elements) "
-                         f"into {tuple(shape)}")
-    if tuple(shape) == input.shape:
+                         f"into {tuple(sizes)}")
+    if tuple(sizes) == input.shape:
         return input
-    return Reshape.apply(input, shape=tuple(shape))
+    return Reshape.apply(input, shape=tuple(sizes))
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
