@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from tinygradcnn.kernels.cpu import affine_warp, crop, horizontal_flip
+from conftest import DEVICES
 
 import tinygradcnn as tg
 from tinygradcnn.data import transforms as T
+from tinygradcnn.kernels.cpu import affine_warp, crop, horizontal_flip
 
 
 @pytest.fixture
@@ -70,12 +71,15 @@ def test_resize_aligns_corners():
     np.testing.assert_allclose(out, [[0, 0.5, 1], [1, 1.5, 2], [2, 2.5, 3]])
 
 
-@pytest.mark.parametrize("transform", [
+TRANSFORMS = [
     T.RandomRotation(15), T.RandomAffine(10, translate=0.1, scale=(0.8, 1.2)),
     T.RandomScale(), T.RandomTranslate(0.2), T.RandomCrop((9, 11), padding=2),
-    T.RandomHorizontalFlip(), T.GaussianNoise(0.1),
+    T.RandomHorizontalFlip(), T.GaussianNoise(0.1), T.GaussianNoise(0.3, clip=(0.0, 1.0)),
     T.Compose([T.RandomRotation(5), T.GaussianNoise(0.05), T.Normalize(0.5, 0.25)]),
-])
+]
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
 def test_transforms_are_reproducible_under_a_seed(batch, transform):
     first, again, other = transform(batch, seed=1), transform(batch, seed=1), transform(
         batch, seed=2)
@@ -97,6 +101,14 @@ def test_transforms_accept_and_return_tensors(batch):
     out = T.RandomRotation(10)(tg.tensor(batch), seed=0)
     assert isinstance(out, tg.Tensor) and np.array_equal(
         out.numpy(), T.RandomRotation(10)(batch, seed=0))
+
+
+@pytest.mark.skipif("cuda" not in DEVICES, reason="no GPU and no CUDA simulator")
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_a_gpu_batch_is_augmented_on_the_gpu_as_on_the_cpu(batch, transform):
+    on_gpu = transform(tg.tensor(batch, device="cuda"), seed=3)
+    assert on_gpu.device == "cuda"
+    np.testing.assert_allclose(on_gpu.numpy(), transform(batch, seed=3), rtol=1e-6, atol=1e-7)
 
 
 def test_normalize_is_per_channel(batch):
