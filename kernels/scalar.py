@@ -164,6 +164,15 @@ def sign_grad(x, y):
     return 0.0
 
 
+def softplus(x):
+    """log(1 + e^x), written as max(x, 0) + log1p(e^-|x|) so that no exponential overflows."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def softplus_grad(x, y):
+    return sigmoid(x)
+
+
 # ---------------------------------------------------------------------------------------------
 # binary ops: out = a (op) b, (d out/d a, d out/d b)
 
@@ -256,6 +265,24 @@ def ge(a, b):
 
 
 # ---------------------------------------------------------------------------------------------
+# losses of one element (the reductions over samples are in kernels/*/loss.py)
+
+
+def bce_with_logits(x, target, pos_weight):
+    """Binary cross-entropy of the logit ``x`` against ``target`` in [0, 1], with PyTorch's
+    ``pos_weight`` (pw) on the positive term: -pw t log sigmoid(x) - (1 - t) log(1 - sigmoid(x))
+    = (1 - t) x + (1 + (pw - 1) t) softplus(-x), the stable form."""
+    return (1.0 - target) * x + (1.0 + (pos_weight - 1.0) * target) * softplus(-x)
+
+
+def bce_with_logits_grad(x, target, pos_weight):
+    """(d loss/d x, d loss/d target) of ``bce_with_logits``."""
+    d_input = (1.0 + (pos_weight - 1.0) * target) * sigmoid(x) - pos_weight * target
+    d_target = (pos_weight - 1.0) * softplus(-x) - x
+    return d_input, d_target
+
+
+# ---------------------------------------------------------------------------------------------
 # the tables the kernels are built from: op name -> (forward, derivative)
 
 UNARY = {
@@ -274,6 +301,7 @@ UNARY = {
     "silu": (silu, silu_grad),
     "clamp": (clamp, clamp_grad),
     "sign": (sign, sign_grad),
+    "softplus": (softplus, softplus_grad),
 }
 
 BINARY = {
