@@ -108,8 +108,8 @@ def _binary_loop(op: str):
         rows, inner, pieces, width = _split(shape, chunks)
         a_step, b_step = a_strides[-1], b_strides[-1]
         for task in prange(rows * pieces):
-            row, part = task // pieces, task % pieces
-            j0, j1 = part * width, min(inner, (part + 1) * width)
+            row, piece = task // pieces, task % pieces
+            j0, j1 = piece * width, min(inner, (piece + 1) * width)
             a0 = _row_offset(row, shape, a_strides) + j0 * a_step
             b0 = _row_offset(row, shape, b_strides) + j0 * b_step
             av, bv = a[a0:], b[b0:]
@@ -135,8 +135,8 @@ def _binary_backward_loop(op: str):
         rows, inner, pieces, width = _split(shape, chunks)
         a_step, b_step = a_strides[-1], b_strides[-1]
         for task in prange(rows * pieces):
-            row, part = task // pieces, task % pieces
-            j0, j1 = part * width, min(inner, (part + 1) * width)
+            row, piece = task // pieces, task % pieces
+            j0, j1 = piece * width, min(inner, (piece + 1) * width)
             a0 = _row_offset(row, shape, a_strides) + j0 * a_step
             b0 = _row_offset(row, shape, b_strides) + j0 * b_step
             av, bv = a[a0:], b[b0:]

@@ -6,6 +6,9 @@ on one thread and 0.1-2 ms through ``prange`` under load). Most of a small CNN's
 finish in tens of microseconds, so a kernel is compiled twice, serial and parallel, and
 each call picks by the size of its largest array. ``prange`` is ``range`` in the serial
 build, so the kernel's source is written once.
+
+``device_function`` gives kernels the Numba build of the plain scalar functions of
+``kernels/scalar.py`` and ``kernels/shared.py`` (the mirror of ``kernels/cuda/launch.py``).
 """
 
 from __future__ import annotations
@@ -56,9 +59,12 @@ def threaded(function=None, **options):
 
 @functools.cache
 def _compiled_scalar_functions() -> dict:
-    """Every function of ``kernels/scalar.py`` and ``kernels/shared.py`` as an inlined Numba
-    function, keyed by the plain function (built on first use; nothing compiles until a
-    kernel that calls one compiles)."""
+    """Every function of ``kernels/scalar.py`` and ``kernels/shared.py`` as a Numba function,
+    keyed by the plain function (built on first use; nothing compiles until a kernel that
+    calls one compiles). The op functions of scalar.py are not ``inline="always"``: Numba's IR
+    inliner refuses the ``f(x, *params)`` calls of the elementwise loops, and LLVM inlines
+    these small functions into the loops anyway (a ReLU or an add over 300k floats runs as
+    fast as with the IR inlined)."""
     plain = [
         value for module in (scalar, shared) for value in vars(module).values()
         if isinstance(value, types.FunctionType) and value.__module__ == module.__name__
@@ -71,11 +77,17 @@ def _compiled_scalar_functions() -> dict:
         copy = types.FunctionType(function.__code__, namespaces[function.__module__],
                                   function.__name__, function.__defaults__)
         copy.__qualname__, copy.__module__ = function.__qualname__, function.__module__
-        dispatcher = njit(copy)
-        # A kernel that closes over a compiled function has it in its cache key, and a Numba
-        # function pickles with a random per-process id, which would make every process miss
-        # the on-disk cache. A fixed id keeps the key stable; the rest of the key is the
-        # function's code and constants, so editing scalar.py still invalidates the cache.
+        # shared.py's functions are called with fixed arguments: inlined into the kernel's IR,
+        # they need no build of their own (0.1-0.2 s of compile each, for SGD or Adam)
+        inline = "always" if function.__module__ == shared.__name__ else "never"
+        dispatcher = njit(inline=inline)(copy)
+        # A kernel that closes over a compiled function (the elementwise loops) has it in its
+        # cache key, and a Numba function pickles with a random per-process id, which would
+        # make every process miss the on-disk cache. A fixed id keeps the key stable; the
+        # rest of the key is the function's code and constants, so editing an op in
+        # scalar.py recompiles its loops. Kernels that call these functions as module globals
+        # (random, optim, augment, loss) follow Numba's rule for callees in other files: their
+        # cache does not see an edit of shared.py (clear NUMBA_CACHE_DIR after one).
         dispatcher._set_uuid(f"tinygradcnn.cpu.{function.__module__}.{function.__name__}")
         compiled[function] = dispatcher
     for namespace in namespaces.values():

@@ -9,7 +9,9 @@ a GPU the grid covers the data (capped at a few waves of blocks). Under numba's 
 every thread is a Python thread, so the same kernels are launched on a small grid (and
 block-shaped kernels on small tiles) to keep the test suite fast; the code path is the same,
 only the sizes differ. The mirror of ``kernels/cpu/launch.py``, which picks between a serial
-and a parallel build.
+and a parallel build; ``device_function`` here builds the plain scalar functions of
+``kernels/scalar.py`` and ``kernels/shared.py`` as device functions, as that file builds them
+for Numba on the CPU.
 """
 
 from __future__ import annotations

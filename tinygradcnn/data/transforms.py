@@ -21,7 +21,8 @@ translation; flip and padded crop have kernels of their own.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ def _global_seed() -> int:
     return int(next_seed())
 
 
-def _as_batch(images) -> tuple[object, object]:
+def _as_batch(images) -> tuple[Any, Callable]:
     """(array, wrap): the batch as an array on its own device (a NumPy array, or a device
     array for a CUDA tensor), and wrap(result), which restores the caller's kind."""
     if isinstance(images, np.ndarray):
