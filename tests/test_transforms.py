@@ -140,3 +140,23 @@ def test_a_transform_must_define_apply():
 
     images = np.zeros((2, 1, 3, 3), np.float32)
     assert np.array_equal(Invert()(images), np.ones_like(images))
+
+
+@pytest.mark.skipif("cuda" not in DEVICES, reason="no GPU and no CUDA simulator")
+def test_a_gpu_loader_augments_its_batches_on_the_gpu_as_on_the_cpu(batch, monkeypatch):
+    from tinygradcnn import data
+    from tinygradcnn.kernels import cpu
+
+    dataset = data.ArrayDataset(batch, np.arange(6))
+    augment = T.Compose([T.RandomRotation(10), T.RandomHorizontalFlip()])
+    on_cpu = list(data.DataLoader(dataset, 4, transform=augment, seed=1))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a GPU batch was augmented by a CPU kernel")
+
+    monkeypatch.setattr(cpu, "affine_warp", refuse)
+    monkeypatch.setattr(cpu, "horizontal_flip", refuse)
+    on_gpu = data.DataLoader(dataset, 4, transform=augment, seed=1, device="cuda")
+    for (cpu_images, _), (gpu_images, gpu_labels) in zip(on_cpu, on_gpu, strict=True):
+        assert gpu_images.device == gpu_labels.device == "cuda"
+        np.testing.assert_allclose(gpu_images.numpy(), cpu_images.numpy(), rtol=1e-6, atol=1e-7)
