@@ -2,23 +2,22 @@
 
 Each op is a named function of one element (``gelu(x)``) next to its local derivative
 (``gelu_grad(x, y)``: dy/dx at input ``x`` with output ``y = gelu(x)``, using whichever is
-cheaper). ``kernels/cpu/launch.py`` compiles these functions as inlined Numba functions and
-``kernels/cuda/launch.py`` as CUDA device functions; the loops in ``kernels/*/elementwise.py``
-are built per op around them, so the op is a constant of its compiled loop and nothing
-switches on an op code at run time.
+cheaper). ``kernels/cpu/launch.py`` compiles these functions with Numba and
+``kernels/cuda/launch.py`` as CUDA device functions (``device_function`` on both); the loops
+in ``kernels/*/elementwise.py`` are built per op around them, so the op is a constant of its
+compiled loop and nothing switches on an op code at run time.
 
-Adding an activation: write ``def softplus(x)`` and ``def softplus_grad(x, y)`` here, add
-``"softplus": (softplus, softplus_grad)`` to ``UNARY``, and call
-``ctx.kernels.unary("softplus", x)`` from an op. Extra scalar parameters (a slope, bounds)
-follow ``x`` in the forward and ``x, y`` in the derivative; ``unary(op, x, alpha, beta)``
-passes as many of ``alpha, beta`` as the forward takes.
+Adding an activation: write ``def mish(x)`` and ``def mish_grad(x, y)`` here, add
+``"mish": (mish, mish_grad)`` to ``UNARY``, and call ``ctx.kernels.unary("mish", x)`` from an
+op; ``tests/test_scalar.py`` checks every table entry on both devices. Extra scalar
+parameters (a slope, bounds) follow ``x`` in the forward and ``x, y`` in the derivative;
+``unary(op, x, alpha, beta)`` passes as many of ``alpha, beta`` as the forward takes.
 
-The other scalar code both backends share lives beside this file: ``kernels/random_hash.py``
-(the counter-based generator), ``kernels/optim_rules.py`` (SGD and Adam per element),
-``kernels/sampling.py`` (bilinear sampling) and ``kernels/log_sum_exp.py``.
+The other scalar code both backends share (the random hash, the SGD and Adam updates of one
+element, bilinear sampling, the log-sum-exp) lives beside this file, in ``kernels/shared.py``.
 
-Write these functions for Numba as well as for Python: no containers, and ``0.0``/``1.0``
-literals where an integer would change the result type.
+Write these functions for Numba as well as for Python: scalars in, scalars (or a tuple of
+two) out, and ``0.0``/``1.0`` literals where an integer would change the result type.
 """
 
 import math

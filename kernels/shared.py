@@ -5,6 +5,9 @@ Like ``kernels/scalar.py`` (the elementwise op math), these functions are compil
 ``kernels/cpu/launch.py`` (Numba) and ``kernels/cuda/launch.py`` (CUDA device functions)
 and called from the kernels of both backends, so the two devices cannot drift apart: the
 same seed draws the same numbers, and an optimizer step is the same arithmetic on both.
+(The CPU softmax keeps a log-sum-exp of its own, over whole rows with the vectorisable
+``exp`` of ``kernels/cpu/softmax.py``; the losses of both devices and the GPU log-softmax use
+the one below.)
 """
 
 import math

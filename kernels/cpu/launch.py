@@ -87,7 +87,7 @@ def _compiled_scalar_functions() -> dict:
         # rest of the key is the function's code and constants, so editing an op in
         # scalar.py recompiles its loops. Kernels that call these functions as module globals
         # (random, optim, augment, loss) follow Numba's rule for callees in other files: their
-        # cache does not see an edit of shared.py (clear NUMBA_CACHE_DIR after one).
+        # cache does not see an edit of shared.py (clear Numba's cache after one).
         dispatcher._set_uuid(f"tinygradcnn.cpu.{function.__module__}.{function.__name__}")
         compiled[function] = dispatcher
     for namespace in namespaces.values():
