@@ -264,6 +264,22 @@ def ge(a, b):
 
 
 # ---------------------------------------------------------------------------------------------
+# reductions: the running result ``acc`` combined with one more value
+
+
+def sum_combine(acc, value):
+    return acc + value
+
+
+def max_combine(acc, value):
+    return value if value > acc else acc
+
+
+def min_combine(acc, value):
+    return value if value < acc else acc
+
+
+# ---------------------------------------------------------------------------------------------
 # losses of one element (the reductions over samples are in kernels/*/loss.py)
 
 
@@ -317,6 +333,13 @@ BINARY = {
     "le": (le, None),
     "gt": (gt, None),
     "ge": (ge, None),
+}
+
+# reduction name -> (combine, the initial value of the running result)
+REDUCTIONS = {
+    "sum": (sum_combine, 0.0),
+    "max": (max_combine, -math.inf),
+    "min": (min_combine, math.inf),
 }
 
 COMPARISONS = frozenset(name for name, (_, grad) in BINARY.items() if grad is None)

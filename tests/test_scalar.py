@@ -66,6 +66,16 @@ def test_the_compiled_unary_loop_computes_the_plain_python_function(op):
                                rtol=1e-14, atol=1e-300)
 
 
+@pytest.mark.parametrize("op", sorted(scalar.REDUCTIONS))
+def test_every_reduction_folds_with_its_combine(op):
+    x = np.random.default_rng(3).standard_normal((4, 5, 6))
+    combine, initial = scalar.REDUCTIONS[op]
+    expected = np.full((4, 6), initial)
+    for r in range(5):
+        expected = np.vectorize(combine)(expected, x[:, r])
+    np.testing.assert_allclose(cpu_kernels.reduce(op, x, (1,)), expected, rtol=1e-12)
+
+
 def test_comparisons_return_bool_and_follow_the_table():
     a, b = np.array([1.0, 2.0, 3.0]), np.array([2.0])
     for op in scalar.COMPARISONS:
@@ -118,19 +128,24 @@ def test_random_draws_are_identical_on_both_devices_and_warn_of_nothing():
                                                                          seed))
 
 
-def test_elementwise_loops_load_from_numbas_cache_in_a_new_process(tmp_path):
-    # The loops close over compiled scalar functions, which are part of Numba's cache key:
-    # a key that changed from process to process would recompile every op on every start.
+def test_per_op_loops_load_from_numbas_cache_in_a_new_process(tmp_path):
+    # The elementwise and reduction loops close over compiled scalar functions, which are
+    # part of Numba's cache key: a key that changed from process to process would recompile
+    # every op on every start.
     script = textwrap.dedent("""
+        import importlib
         import numpy as np
-        from tinygradcnn.kernels.cpu import elementwise as e
+        e = importlib.import_module("tinygradcnn.kernels.cpu.elementwise")
+        r = importlib.import_module("tinygradcnn.kernels.cpu.reduce")  # the module, not reduce()
         x = np.ones(8, np.float32)
         e.unary("gelu", x); e.binary("mul", x, x); e.binary_backward("div", x, x, x)
-        loops = [e._unary_loop("gelu"), e._binary_loop("mul"), e._binary_backward_loop("div")]
+        r.reduce("max", x, (0,))
+        loops = [e._unary_loop("gelu"), e._binary_loop("mul"), e._binary_backward_loop("div"),
+                 r._reduce_kernel("max")]
         print(sum(sum(loop.serial.stats.cache_hits.values()) for loop in loops))
     """)
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                            text=True, check=True) for _ in range(2)]
-    assert [run.stdout.split()[-1] for run in runs] == ["0", "3"]
+    assert [run.stdout.split()[-1] for run in runs] == ["0", "4"]
     assert "NumbaWarning" not in runs[0].stderr + runs[1].stderr
