@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 from conftest import DEVICES
+from tinygradcnn.kernels.cpu import affine_warp, crop, horizontal_flip
 
 import tinygradcnn as tg
+from tinygradcnn import data
+from tinygradcnn.backend import kernels_for
 from tinygradcnn.data import transforms as T
-from tinygradcnn.kernels.cpu import affine_warp, crop, horizontal_flip
 
 
 @pytest.fixture
@@ -144,9 +146,7 @@ def test_a_transform_must_define_apply():
 
 @pytest.mark.skipif("cuda" not in DEVICES, reason="no GPU and no CUDA simulator")
 def test_a_gpu_loader_augments_its_batches_on_the_gpu_as_on_the_cpu(batch, monkeypatch):
-    from tinygradcnn import data
-    from tinygradcnn.kernels import cpu
-
+    cpu = kernels_for("cpu")
     dataset = data.ArrayDataset(batch, np.arange(6))
     augment = T.Compose([T.RandomRotation(10), T.RandomHorizontalFlip()])
     on_cpu = list(data.DataLoader(dataset, 4, transform=augment, seed=1))
