@@ -87,6 +87,10 @@ def strided_offset(index, shape, strides):
     return offset
 
 
+# inlined into the calling kernel by NVVM; the simulator's ``cuda.jit`` has no such option
+_DEVICE_FUNCTION_OPTIONS: dict = {} if SIMULATOR else {"forceinline": True}
+
+
 @functools.cache
 def _compiled_scalar_functions() -> dict:
     """Every function of ``kernels/scalar.py`` and ``kernels/shared.py`` as a CUDA device
@@ -105,9 +109,8 @@ def _compiled_scalar_functions() -> dict:
                                   function.__name__, function.__defaults__)
         copy.__qualname__, copy.__module__ = function.__qualname__, function.__module__
         if SIMULATOR:
-            compiled[function] = cuda.jit(device=True)(_wrapping_integers(copy))
-        else:
-            compiled[function] = cuda.jit(device=True, forceinline=True)(copy)
+            copy = _wrapping_integers(copy)
+        compiled[function] = cuda.jit(device=True, **_DEVICE_FUNCTION_OPTIONS)(copy)
     for namespace in namespaces.values():
         for name, value in namespace.items():
             if isinstance(value, types.FunctionType) and value in compiled:
