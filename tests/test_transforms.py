@@ -2,9 +2,12 @@
 
 import numpy as np
 import pytest
+from conftest import DEVICES
 from tinygradcnn.kernels.cpu import affine_warp, crop, horizontal_flip
 
 import tinygradcnn as tg
+from tinygradcnn import data
+from tinygradcnn.backend import kernels_for
 from tinygradcnn.data import transforms as T
 
 
@@ -70,12 +73,15 @@ def test_resize_aligns_corners():
     np.testing.assert_allclose(out, [[0, 0.5, 1], [1, 1.5, 2], [2, 2.5, 3]])
 
 
-@pytest.mark.parametrize("transform", [
+TRANSFORMS = [
     T.RandomRotation(15), T.RandomAffine(10, translate=0.1, scale=(0.8, 1.2)),
     T.RandomScale(), T.RandomTranslate(0.2), T.RandomCrop((9, 11), padding=2),
-    T.RandomHorizontalFlip(), T.GaussianNoise(0.1),
+    T.RandomHorizontalFlip(), T.GaussianNoise(0.1), T.GaussianNoise(0.3, clip=(0.0, 1.0)),
     T.Compose([T.RandomRotation(5), T.GaussianNoise(0.05), T.Normalize(0.5, 0.25)]),
-])
+]
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
 def test_transforms_are_reproducible_under_a_seed(batch, transform):
     first, again, other = transform(batch, seed=1), transform(batch, seed=1), transform(
         batch, seed=2)
@@ -97,6 +103,14 @@ def test_transforms_accept_and_return_tensors(batch):
     out = T.RandomRotation(10)(tg.tensor(batch), seed=0)
     assert isinstance(out, tg.Tensor) and np.array_equal(
         out.numpy(), T.RandomRotation(10)(batch, seed=0))
+
+
+@pytest.mark.skipif("cuda" not in DEVICES, reason="no GPU and no CUDA simulator")
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_a_gpu_batch_is_augmented_on_the_gpu_as_on_the_cpu(batch, transform):
+    on_gpu = transform(tg.tensor(batch, device="cuda"), seed=3)
+    assert on_gpu.device == "cuda"
+    np.testing.assert_allclose(on_gpu.numpy(), transform(batch, seed=3), rtol=1e-6, atol=1e-7)
 
 
 def test_normalize_is_per_channel(batch):
@@ -128,3 +142,21 @@ def test_a_transform_must_define_apply():
 
     images = np.zeros((2, 1, 3, 3), np.float32)
     assert np.array_equal(Invert()(images), np.ones_like(images))
+
+
+@pytest.mark.skipif("cuda" not in DEVICES, reason="no GPU and no CUDA simulator")
+def test_a_gpu_loader_augments_its_batches_on_the_gpu_as_on_the_cpu(batch, monkeypatch):
+    cpu = kernels_for("cpu")
+    dataset = data.ArrayDataset(batch, np.arange(6))
+    augment = T.Compose([T.RandomRotation(10), T.RandomHorizontalFlip()])
+    on_cpu = list(data.DataLoader(dataset, 4, transform=augment, seed=1))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a GPU batch was augmented by a CPU kernel")
+
+    monkeypatch.setattr(cpu, "affine_warp", refuse)
+    monkeypatch.setattr(cpu, "horizontal_flip", refuse)
+    on_gpu = data.DataLoader(dataset, 4, transform=augment, seed=1, device="cuda")
+    for (cpu_images, _), (gpu_images, gpu_labels) in zip(on_cpu, on_gpu, strict=True):
+        assert gpu_images.device == gpu_labels.device == "cuda"
+        np.testing.assert_allclose(gpu_images.numpy(), cpu_images.numpy(), rtol=1e-6, atol=1e-7)

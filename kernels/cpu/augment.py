@@ -10,12 +10,13 @@ Coordinates: pixel (row i, column j) has its centre at (x=j, y=i).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import prange
 
-from .launch import threaded
+from .. import shared
+from .launch import device_function, threaded
+
+_bilinear_sample = device_function(shared.bilinear_sample)
 
 
 def affine_warp(
@@ -46,7 +47,7 @@ def affine_warp(
 
 @threaded
 def _affine_warp_kernel(images, matrices, fill, out):
-    n, channels, height, width = images.shape
+    n, channels = images.shape[:2]
     out_h, out_w = out.shape[2], out.shape[3]
     # one (image, output row) per iteration: enough work items for both cores at any N
     for item in prange(n * out_h):
@@ -57,22 +58,8 @@ def _affine_warp_kernel(images, matrices, fill, out):
         for j in range(out_w):
             x = m00 * j + m01 * i + m02
             y = m10 * j + m11 * i + m12
-            x0 = int(math.floor(x))
-            y0 = int(math.floor(y))
-            fx = x - x0
-            fy = y - y0
-            in_x0 = 0 <= x0 < width
-            in_x1 = 0 <= x0 + 1 < width
-            in_y0 = 0 <= y0 < height
-            in_y1 = 0 <= y0 + 1 < height
             for c in range(channels):
-                v00 = images[b, c, y0, x0] if (in_y0 and in_x0) else fill
-                v01 = images[b, c, y0, x0 + 1] if (in_y0 and in_x1) else fill
-                v10 = images[b, c, y0 + 1, x0] if (in_y1 and in_x0) else fill
-                v11 = images[b, c, y0 + 1, x0 + 1] if (in_y1 and in_x1) else fill
-                top = v00 + fx * (v01 - v00)
-                bottom = v10 + fx * (v11 - v10)
-                out[b, c, i, j] = top + fy * (bottom - top)
+                out[b, c, i, j] = _bilinear_sample(images, b, c, x, y, fill)
 
 
 def horizontal_flip(images: np.ndarray, flags: np.ndarray) -> np.ndarray:

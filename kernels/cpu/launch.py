@@ -6,14 +6,20 @@ on one thread and 0.1-2 ms through ``prange`` under load). Most of a small CNN's
 finish in tens of microseconds, so a kernel is compiled twice, serial and parallel, and
 each call picks by the size of its largest array. ``prange`` is ``range`` in the serial
 build, so the kernel's source is written once.
+
+``device_function`` gives kernels the Numba build of the plain scalar functions of
+``kernels/scalar.py`` and ``kernels/shared.py`` (the mirror of ``kernels/cuda/launch.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import types
 
 import numpy as np
 from numba import get_num_threads, njit
+
+from .. import scalar, shared
 
 # Below this many elements in its largest array a kernel runs on the calling thread.
 PARALLEL_MIN_SIZE = 1 << 18
@@ -49,3 +55,49 @@ def threaded(function=None, **options):
     if function is None:
         return lambda f: ThreadedKernel(f, **options)
     return ThreadedKernel(function, **options)
+
+
+@functools.cache
+def _compiled_scalar_functions() -> dict:
+    """Every function of ``kernels/scalar.py`` and ``kernels/shared.py`` as a Numba function,
+    keyed by the plain function (built on first use; nothing compiles until a kernel that
+    calls one compiles). The op functions of scalar.py are not ``inline="always"``: Numba's IR
+    inliner refuses the ``f(x, *params)`` calls of the elementwise loops, and LLVM inlines
+    these small functions into the loops anyway (a ReLU or an add over 300k floats runs as
+    fast as with the IR inlined)."""
+    plain = [
+        value for module in (scalar, shared) for value in vars(module).values()
+        if isinstance(value, types.FunctionType) and value.__module__ == module.__name__
+    ]
+    # Each copy resolves the names it calls (``sigmoid`` inside ``silu``) in a namespace where
+    # they are compiled too: Numba cannot call a plain Python function.
+    namespaces = {module.__name__: dict(vars(module)) for module in (scalar, shared)}
+    compiled = {}
+    for function in plain:
+        copy = types.FunctionType(function.__code__, namespaces[function.__module__],
+                                  function.__name__, function.__defaults__)
+        copy.__qualname__, copy.__module__ = function.__qualname__, function.__module__
+        # shared.py's functions are called with fixed arguments: inlined into the kernel's IR,
+        # they need no build of their own (0.1-0.2 s of compile each, for SGD or Adam)
+        inlined = function.__module__ == shared.__name__
+        dispatcher = njit(inline="always")(copy) if inlined else njit(inline="never")(copy)
+        # A kernel that closes over a compiled function (the elementwise loops) has it in its
+        # cache key, and a Numba function pickles with a random per-process id, which would
+        # make every process miss the on-disk cache. A fixed id keeps the key stable; the
+        # rest of the key is the function's code and constants, so editing an op in
+        # scalar.py recompiles its loops. Kernels that call these functions as module globals
+        # (random, optim, augment, loss) follow Numba's rule for callees in other files: their
+        # cache does not see an edit of shared.py (clear Numba's cache after one).
+        dispatcher._set_uuid(f"tinygradcnn.cpu.{function.__module__}.{function.__name__}")
+        compiled[function] = dispatcher
+    for namespace in namespaces.values():
+        for name, value in namespace.items():
+            if isinstance(value, types.FunctionType) and value in compiled:
+                namespace[name] = compiled[value]
+    return compiled
+
+
+def device_function(function):
+    """The Numba build of a plain scalar function from ``kernels/scalar.py`` or
+    ``kernels/shared.py``, for kernels to call (inlined into them)."""
+    return _compiled_scalar_functions()[function]

@@ -20,27 +20,19 @@ term too), and by ``M`` for probability targets. The gradient with respect to th
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from .launch import threaded
+from .. import scalar, shared
+from .launch import device_function, threaded
 from .softmax import _exp_nonpositive  # shared jitted helper: exp of x <= 0, vectorisable
+
+_log_sum_exp = device_function(shared.log_sum_exp)
+_bce_with_logits = device_function(scalar.bce_with_logits)
+_bce_with_logits_grad = device_function(scalar.bce_with_logits_grad)
 
 Array = np.ndarray
 
 REDUCTIONS = ("none", "mean", "sum")
-
-
-@njit(cache=True, inline="always")
-def _log_normaliser(x, base, classes, inner):
-    """``log(sum_c exp(x[base + c * inner]))`` of one sample's scores, computed around their
-    maximum so that no exponential overflows."""
-    peak = x[base]
-    for c in range(1, classes):
-        peak = max(peak, x[base + c * inner])
-    total = 0.0
-    for c in range(classes):
-        total += _exp_nonpositive(x[base + c * inner] - peak)
-    return peak + np.log(total)
 
 
 def _class_layout(shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -106,7 +98,7 @@ def _cross_entropy_forward_kernel(
     for s in prange(target.shape[0]):
         n = s // inner
         base = n * classes * inner + (s - n * inner)
-        shift = _log_normaliser(x, base, classes, inner)
+        shift = _log_sum_exp(x, base, classes, inner)
         smooth = 0.0
         for c in range(classes):
             k = base + c * inner
@@ -215,7 +207,7 @@ def _cross_entropy_probs_forward_kernel(x, target, weight, smoothing, classes, i
     for s in prange(losses.shape[0]):
         n = s // inner
         base = n * classes * inner + (s - n * inner)
-        shift = _log_normaliser(x, base, classes, inner)
+        shift = _log_sum_exp(x, base, classes, inner)
         loss = 0.0
         for c in range(classes):
             k = base + c * inner
@@ -362,30 +354,19 @@ def nll_loss_backward(
 
 @threaded
 def _bce_with_logits_forward_kernel(x, target, weight, pos_weight, losses):
-    # loss = w * ((1 - t) * x + (1 + (pw - 1) * t) * softplus(-x)), with the stable
-    # softplus(-x) = max(-x, 0) + log1p(exp(-|x|)); pw = 1 gives max(x,0) - x*t + log1p(exp(-|x|)).
     for i in prange(x.shape[0]):
-        xi = x[i]
-        t = target[i]
-        softplus_neg = max(-xi, 0.0) + np.log1p(np.exp(-abs(xi)))
-        losses[i] = weight[i] * ((1.0 - t) * xi + (1.0 + (pos_weight[i] - 1.0) * t) * softplus_neg)
+        losses[i] = weight[i] * _bce_with_logits(x[i], target[i], pos_weight[i])
 
 
 @threaded
 def _bce_with_logits_backward_kernel(
     grad, grad_stride, scale, x, target, weight, pos_weight, out, out_target
 ):
-    # d/dx = w * ((1 + (pw - 1) t) * sigmoid(x) - pw * t);  d/dt = w * ((pw - 1) sp(-x) - x)
     for i in prange(x.shape[0]):
-        xi = x[i]
-        t = target[i]
-        e = np.exp(-abs(xi))
-        sig = 1.0 / (1.0 + e) if xi >= 0 else e / (1.0 + e)
-        softplus_neg = max(-xi, 0.0) + np.log1p(e)
         g = grad[i * grad_stride] * scale * weight[i]
-        pw = pos_weight[i]
-        out[i] = g * ((1.0 + (pw - 1.0) * t) * sig - pw * t)
-        out_target[i] = g * ((pw - 1.0) * softplus_neg - xi)
+        d_input, d_target = _bce_with_logits_grad(x[i], target[i], pos_weight[i])
+        out[i] = g * d_input
+        out_target[i] = g * d_target
 
 
 def _broadcast_flat(value: Array | None, shape: tuple[int, ...], dtype) -> Array:

@@ -2,7 +2,8 @@
 
 Each entry point takes the parameter, its gradient and its state buffers as contiguous
 arrays of one shape and dtype and updates `param` and the buffers in place, following
-PyTorch's update rules exactly (see `tinygradcnn/optim.py` for the formulas). Scalars that
+PyTorch's update rules exactly (see `tinygradcnn/optim.py` for the formulas); the update of
+one element is written once, in `kernels/shared.py`, for this file and its CUDA twin. Scalars that
 depend only on the step count (bias corrections) are computed once in Python, in float64.
 """
 
@@ -13,7 +14,11 @@ import math
 import numpy as np
 from numba import prange
 
-from .launch import threaded
+from .. import shared
+from .launch import device_function, threaded
+
+_sgd_update = device_function(shared.sgd_update)
+_adam_update = device_function(shared.adam_update)
 
 _EMPTY = {np.dtype(np.float32): np.empty(0, np.float32),
           np.dtype(np.float64): np.empty(0, np.float64)}
@@ -47,18 +52,8 @@ def sgd_step(
 def _sgd_kernel(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
                 use_momentum, first_step):
     for k in prange(param.size):
-        g = grad[k] + weight_decay * param[k]
-        if use_momentum:
-            if first_step:
-                b = g
-            else:
-                b = momentum * buf[k] + (1.0 - dampening) * g
-            buf[k] = b
-            if nesterov:
-                g = g + momentum * buf[k]
-            else:
-                g = buf[k]
-        param[k] = param[k] - lr * g
+        _sgd_update(param, grad, buf, k, lr, momentum, dampening, weight_decay, nesterov,
+                    use_momentum, first_step)
 
 
 def adam_step(
@@ -90,21 +85,6 @@ def adam_step(
 @threaded
 def _adam_kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
                  weight_decay, decoupled, amsgrad, step_size, bias_correction2_sqrt):
-    dtype = param.dtype.type
     for k in prange(param.size):
-        p = param[k]
-        g = grad[k]
-        if decoupled:
-            p = dtype(p * (1.0 - lr * weight_decay))
-        else:
-            g = dtype(g + weight_decay * p)
-        # rounded to the parameter dtype at every stage, as PyTorch's in-place ops are
-        m = dtype(exp_avg[k] + (1.0 - beta1) * (g - exp_avg[k]))
-        v = dtype(beta2 * exp_avg_sq[k] + (1.0 - beta2) * g * g)
-        exp_avg[k] = m
-        exp_avg_sq[k] = v
-        if amsgrad:
-            v = max(max_exp_avg_sq[k], v)
-            max_exp_avg_sq[k] = v
-        denom = dtype(dtype(math.sqrt(v)) / bias_correction2_sqrt + eps)
-        param[k] = dtype(p - step_size * (m / denom))
+        _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, k, lr, beta1, beta2, eps,
+                     weight_decay, decoupled, amsgrad, step_size, bias_correction2_sqrt)

@@ -2,28 +2,17 @@
 
 A counter-based generator needs no state per thread, so the CPU and the GPU kernels
 (``kernels/cuda/random.py``) produce bit-identical numbers for the same seed, in any order
-and with any number of threads.
+and with any number of threads: both call the one hash in ``kernels/shared.py``.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from .launch import threaded
+from .. import shared
+from .launch import device_function, threaded
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_TWO_PI = 6.283185307179586
-
-
-@njit(cache=True, inline="always")
-def _hash_to_unit(seed, counter):
-    """SplitMix64 of ``seed + (counter + 1) * golden``, mapped to a float64 in [0, 1)."""
-    z = seed + (np.uint64(counter) + np.uint64(1)) * _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    z = z ^ (z >> np.uint64(31))
-    return np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+_hash_to_unit = device_function(shared.hash_to_unit)
+_standard_normal = device_function(shared.standard_normal)
 
 
 @threaded
@@ -34,12 +23,8 @@ def _uniform_kernel(out, seed, low, high):
 
 @threaded
 def _normal_kernel(out, seed, mean, std):
-    # Box-Muller on two independent counters per element; 1 - u keeps log away from 0.
     for i in prange(out.size):
-        u1 = _hash_to_unit(seed, 2 * i)
-        u2 = _hash_to_unit(seed, 2 * i + 1)
-        radius = np.sqrt(-2.0 * np.log(1.0 - u1))
-        out[i] = mean + std * radius * np.cos(_TWO_PI * u2)
+        out[i] = mean + std * _standard_normal(seed, i)
 
 
 @threaded

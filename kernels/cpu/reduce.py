@@ -5,55 +5,48 @@ pass per run of neighbouring reduced axes (``(0, 2, 3)`` of an NCHW batch is two
 Sums accumulate in float64 so float32 results do not drift with the reduced size.
 """
 
+import functools
+
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from .launch import threaded
+from ..scalar import REDUCTIONS
+from .launch import device_function, threaded
 
-_OPS = {"sum": 0, "max": 1, "min": 2}
 _BLOCK = 256
 
 
-@njit(cache=True, inline="always")
-def _combine(op, acc, value):
-    if op == 0:
-        return acc + value
-    if op == 1:
-        return value if value > acc else acc
-    return value if value < acc else acc
+# One kernel per reduction, around its ``combine`` from ``kernels/scalar.py`` (a constant of
+# the compiled loop, as for the elementwise ops).
+@functools.cache
+def _reduce_kernel(op: str):
+    combine = device_function(REDUCTIONS[op][0])
+    initial = REDUCTIONS[op][1]
 
-
-@njit(cache=True, inline="always")
-def _initial(op):
-    if op == 0:
-        return 0.0
-    if op == 1:
-        return -np.inf
-    return np.inf
-
-
-@threaded
-def _reduce_kernel(op, x, out):
-    outer, reduced, inner = x.shape
-    if inner == 1:
-        for o in prange(outer):
-            acc = _initial(op)
-            for r in range(reduced):
-                acc = _combine(op, acc, np.float64(x[o, r, 0]))
-            out[o, 0] = acc
-    else:
-        # Walk rows in memory order and keep a block of running results, so the inner
-        # loop is contiguous and the blocks give parallel work even when outer == 1.
-        blocks = (inner + _BLOCK - 1) // _BLOCK
-        for task in prange(outer * blocks):
-            o, start = task // blocks, (task % blocks) * _BLOCK
-            stop = min(start + _BLOCK, inner)
-            acc = np.full(stop - start, _initial(op))
-            for r in range(reduced):
+    @threaded
+    def kernel(x, out):
+        outer, reduced, inner = x.shape
+        if inner == 1:
+            for o in prange(outer):
+                acc = initial
+                for r in range(reduced):
+                    acc = combine(acc, np.float64(x[o, r, 0]))
+                out[o, 0] = acc
+        else:
+            # Walk rows in memory order and keep a block of running results, so the inner
+            # loop is contiguous and the blocks give parallel work even when outer == 1.
+            blocks = (inner + _BLOCK - 1) // _BLOCK
+            for task in prange(outer * blocks):
+                o, start = task // blocks, (task % blocks) * _BLOCK
+                stop = min(start + _BLOCK, inner)
+                acc = np.full(stop - start, initial)
+                for r in range(reduced):
+                    for k in range(start, stop):
+                        acc[k - start] = combine(acc[k - start], np.float64(x[o, r, k]))
                 for k in range(start, stop):
-                    acc[k - start] = _combine(op, acc[k - start], np.float64(x[o, r, k]))
-            for k in range(start, stop):
-                out[o, k] = acc[k - start]
+                    out[o, k] = acc[k - start]
+
+    return kernel
 
 
 @threaded
@@ -93,7 +86,7 @@ def reduce(op: str, x: np.ndarray, axes: tuple[int, ...], keepdim: bool = False)
         reduced = int(np.prod(shape[first : last + 1]))
         inner = int(np.prod(shape[last + 1 :]))
         out = np.empty((outer, inner), dtype=out_dtype)
-        _reduce_kernel(_OPS[op], x.reshape(outer, reduced, inner), out)
+        _reduce_kernel(op)(x.reshape(outer, reduced, inner), out)
         shape[first : last + 1] = [1] * (last + 1 - first)
         x = out.reshape(shape)
     if not keepdim:

@@ -10,12 +10,13 @@ out once per pixel, and neighbouring threads write neighbouring columns (coalesc
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import cuda
 
-from .launch import grid_1d
+from .. import shared
+from .launch import device_function, grid_1d
+
+_bilinear_sample = device_function(shared.bilinear_sample)
 
 
 def _on_device(array, dtype):
@@ -43,7 +44,7 @@ def affine_warp(images, matrices, out_shape: tuple[int, int] | None = None, fill
 @cuda.jit(cache=True)
 def _affine_warp_kernel(images, matrices, fill, out):
     """One thread per output pixel (b, i, j): its source point, then every channel's value."""
-    n, channels, height, width = images.shape
+    n, channels = images.shape[:2]
     out_h, out_w = out.shape[2], out.shape[3]
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for pixel in range(start, n * out_h * out_w, stride):
@@ -52,22 +53,8 @@ def _affine_warp_kernel(images, matrices, fill, out):
         j = pixel % out_w
         x = matrices[b, 0, 0] * j + matrices[b, 0, 1] * i + matrices[b, 0, 2]
         y = matrices[b, 1, 0] * j + matrices[b, 1, 1] * i + matrices[b, 1, 2]
-        x0 = int(math.floor(x))
-        y0 = int(math.floor(y))
-        fx = x - x0
-        fy = y - y0
-        in_x0 = 0 <= x0 < width
-        in_x1 = 0 <= x0 + 1 < width
-        in_y0 = 0 <= y0 < height
-        in_y1 = 0 <= y0 + 1 < height
         for c in range(channels):
-            v00 = images[b, c, y0, x0] if (in_y0 and in_x0) else fill
-            v01 = images[b, c, y0, x0 + 1] if (in_y0 and in_x1) else fill
-            v10 = images[b, c, y0 + 1, x0] if (in_y1 and in_x0) else fill
-            v11 = images[b, c, y0 + 1, x0 + 1] if (in_y1 and in_x1) else fill
-            top = v00 + fx * (v01 - v00)
-            bottom = v10 + fx * (v11 - v10)
-            out[b, c, i, j] = top + fy * (bottom - top)
+            out[b, c, i, j] = _bilinear_sample(images, b, c, x, y, fill)
 
 
 def horizontal_flip(images, flags):

@@ -1,201 +1,90 @@
 """Elementwise kernels on the GPU: unary maps, broadcasting binary maps, ``where``.
 
-The scalar math (``_unary_value``, ``_unary_derivative``, ...) is the same as in
-``kernels/cpu/elementwise.py``, op code for op code (``kernels/opcodes.py``), compiled as
-device functions. Each kernel is a grid-stride loop over the *output*: consecutive threads
-write consecutive elements (coalesced), and an input's element is found from the output
-index through the merged broadcast layout of ``kernels/broadcast.py`` (stride 0 on a
-broadcast axis), passed as small tuples in the launch arguments.
+The math of each op is a plain scalar function in ``kernels/scalar.py`` (``gelu`` and
+``gelu_grad``), the same that ``kernels/cpu/elementwise.py`` compiles, here built as a device
+function with one kernel per op around it. Each kernel is a grid-stride loop over the
+*output*: consecutive threads write consecutive elements (coalesced), and an input's element
+is found from the output index through the merged broadcast layout of ``kernels/broadcast.py``
+(stride 0 on a broadcast axis), passed as small tuples in the launch arguments.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 
 import numpy as np
 from numba import cuda
 
 from ..broadcast import broadcast_shapes, layout
-from ..opcodes import BINARY, COMPARISONS, UNARY
-from .launch import flat, grid_1d, strided_offset
-
-_SQRT_2_OVER_PI = 0.7978845608028654
-_INV_SQRT_2 = 0.7071067811865476
-_INV_SQRT_2PI = 0.3989422804014327
+from ..scalar import BINARY, COMPARISONS, UNARY, parameter_count
+from .launch import device_function, flat, grid_1d, strided_offset
 
 
-@cuda.jit(device=True, inline=True, cache=True)
-def _sigmoid(x):
-    # Two branches keep exp's argument non-positive, so large |x| never overflows.
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+# Each op gets its own kernel, built on first launch and cached on disk: with the op's scalar
+# function a constant of the kernel (a closure variable), it is inlined and nothing switches on
+# the op at run time. ``params`` is the op's scalar parameters as a tuple: () for relu,
+# (slope,) for leaky_relu.
+@functools.cache
+def _unary_kernel(op: str):
+    forward = device_function(UNARY[op][0])
+
+    @cuda.jit(cache=True)
+    def kernel(x, out, params):
+        """One thread maps elements t, t + T, ... of ``x`` (grid-stride, coalesced)."""
+        start, stride = cuda.grid(1), cuda.gridsize(1)
+        for i in range(start, x.size, stride):
+            out[i] = forward(x[i], *params)
+
+    return kernel
 
 
-@cuda.jit(device=True, inline=True, cache=True)
-def _unary_value(op, x, alpha, beta):
-    """y = f(x) for unary op ``op``; alpha/beta are the op's scalar parameters."""
-    if op == 0:
-        return -x
-    if op == 1:
-        return math.exp(x)
-    if op == 2:
-        return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
-    if op == 3:
-        return math.sqrt(x) if x >= 0 else math.nan
-    if op == 4:
-        return abs(x)
-    if op == 5:
-        return x if x > 0 else 0.0
-    if op == 6:
-        return x if x > 0 else alpha * x
-    if op == 7:
-        return x if x > 0 else alpha * (math.exp(x) - 1.0)
-    if op == 8:
-        return _sigmoid(x)
-    if op == 9:
-        return math.tanh(x)
-    if op == 10:
-        return 0.5 * x * (1.0 + math.erf(x * _INV_SQRT_2))
-    if op == 11:
-        return 0.5 * x * (1.0 + math.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
-    if op == 12:
-        return x * _sigmoid(x)
-    if op == 13:
-        return min(max(x, alpha), beta)
-    return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
+@functools.cache
+def _unary_backward_kernel(op: str):
+    derivative = device_function(UNARY[op][1])
+
+    @cuda.jit(cache=True)
+    def kernel(x, y, grad, out, params):
+        """One thread writes ``grad * f'(x)`` for its elements (grid-stride)."""
+        start, stride = cuda.grid(1), cuda.gridsize(1)
+        for i in range(start, x.size, stride):
+            out[i] = grad[i] * derivative(x[i], y[i], *params)
+
+    return kernel
 
 
-@cuda.jit(device=True, inline=True, cache=True)
-def _unary_derivative(op, x, y, alpha, beta):
-    """dy/dx for unary op ``op`` at input x with output y (whichever is cheaper)."""
-    if op == 0:
-        return -1.0
-    if op == 1:
-        return y
-    if op == 2:
-        return 1.0 / x
-    if op == 3:
-        return 0.5 / y
-    if op == 4:
-        return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
-    if op == 5:
-        return 1.0 if x > 0 else 0.0
-    if op == 6:
-        return 1.0 if x > 0 else alpha
-    if op == 7:
-        return 1.0 if x > 0 else y + alpha
-    if op == 8:
-        return y * (1.0 - y)
-    if op == 9:
-        return 1.0 - y * y
-    if op == 10:
-        return 0.5 * (1.0 + math.erf(x * _INV_SQRT_2)) + x * _INV_SQRT_2PI * math.exp(-0.5 * x * x)
-    if op == 11:
-        t = math.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
-        dt = (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * x * x)
-        return 0.5 * (1.0 + t) + 0.5 * x * dt
-    if op == 12:
-        s = _sigmoid(x)
-        return s * (1.0 + x * (1.0 - s))
-    if op == 13:
-        return 1.0 if alpha <= x <= beta else 0.0
-    return 0.0
+@functools.cache
+def _binary_kernel(op: str):
+    forward = device_function(BINARY[op][0])
+
+    @cuda.jit(cache=True)
+    def kernel(a, a_strides, b, b_strides, out, shape):
+        """One thread computes output elements t, t + T, ...; each input is read through its
+        broadcast strides (0 on broadcast axes), so no expanded copy is made."""
+        start, stride = cuda.grid(1), cuda.gridsize(1)
+        for i in range(start, out.size, stride):
+            va = a[strided_offset(i, shape, a_strides)]
+            vb = b[strided_offset(i, shape, b_strides)]
+            out[i] = forward(va, vb)
+
+    return kernel
 
 
-@cuda.jit(device=True, inline=True, cache=True)
-def _binary_value(op, a, b):
-    """out = a (op) b; comparisons give 1.0 or 0.0."""
-    if op == 0:
-        return a + b
-    if op == 1:
-        return a - b
-    if op == 2:
-        return a * b
-    if op == 3:
-        return a / b
-    if op == 4:
-        return a**b
-    if op == 5:
-        return a if a >= b else b
-    if op == 6:
-        return a if a <= b else b
-    if op == 7:
-        return 1.0 if a == b else 0.0
-    if op == 8:
-        return 1.0 if a != b else 0.0
-    if op == 9:
-        return 1.0 if a < b else 0.0
-    if op == 10:
-        return 1.0 if a <= b else 0.0
-    if op == 11:
-        return 1.0 if a > b else 0.0
-    return 1.0 if a >= b else 0.0
+@functools.cache
+def _binary_backward_kernel(op: str):
+    derivatives = device_function(BINARY[op][1])
 
+    @cuda.jit(cache=True)
+    def kernel(a, a_strides, b, b_strides, grad, grad_a, grad_b, shape):
+        """One thread writes both partial gradients of its output elements (grid-stride)."""
+        start, stride = cuda.grid(1), cuda.gridsize(1)
+        for i in range(start, grad.size, stride):
+            va = a[strided_offset(i, shape, a_strides)]
+            vb = b[strided_offset(i, shape, b_strides)]
+            da, db = derivatives(va, vb)
+            grad_a[i] = grad[i] * da
+            grad_b[i] = grad[i] * db
 
-@cuda.jit(device=True, inline=True, cache=True)
-def _binary_derivatives(op, a, b):
-    """(d out/d a, d out/d b) for binary op ``op``; ties of max/min split the gradient."""
-    if op == 0:
-        return 1.0, 1.0
-    if op == 1:
-        return 1.0, -1.0
-    if op == 2:
-        return b, a
-    if op == 3:
-        return 1.0 / b, -a / (b * b)
-    if op == 4:
-        da = b * a ** (b - 1.0) if b != 0 else 0.0
-        # As PyTorch: d/db of 0**b is taken as 0 for b >= 0 instead of 0 * log(0) = nan.
-        db = 0.0 if (a == 0 and b >= 0) else a**b * math.log(a) if a > 0 else math.nan
-        return da, db
-    if op == 5:
-        tie = 0.5 if a == b else 0.0
-        return (1.0 if a > b else tie), (1.0 if b > a else tie)
-    if op == 6:
-        tie = 0.5 if a == b else 0.0
-        return (1.0 if a < b else tie), (1.0 if b < a else tie)
-    return 0.0, 0.0
-
-
-@cuda.jit(cache=True)
-def _unary_kernel(op, x, out, alpha, beta):
-    """One thread maps elements t, t + T, ... of ``x`` (grid-stride, coalesced)."""
-    start, stride = cuda.grid(1), cuda.gridsize(1)
-    for i in range(start, x.size, stride):
-        out[i] = _unary_value(op, x[i], alpha, beta)
-
-
-@cuda.jit(cache=True)
-def _unary_backward_kernel(op, x, y, grad, out, alpha, beta):
-    """One thread writes ``grad * f'(x)`` for its elements (grid-stride)."""
-    start, stride = cuda.grid(1), cuda.gridsize(1)
-    for i in range(start, x.size, stride):
-        out[i] = grad[i] * _unary_derivative(op, x[i], y[i], alpha, beta)
-
-
-@cuda.jit(cache=True)
-def _binary_kernel(op, a, a_strides, b, b_strides, out, shape):
-    """One thread computes output elements t, t + T, ...; each input is read through its
-    broadcast strides (0 on broadcast axes), so no expanded copy is made."""
-    start, stride = cuda.grid(1), cuda.gridsize(1)
-    for i in range(start, out.size, stride):
-        va = a[strided_offset(i, shape, a_strides)]
-        vb = b[strided_offset(i, shape, b_strides)]
-        out[i] = _binary_value(op, va, vb)
-
-
-@cuda.jit(cache=True)
-def _binary_backward_kernel(op, a, a_strides, b, b_strides, grad, grad_a, grad_b, shape):
-    """One thread writes both partial gradients of its output elements (grid-stride)."""
-    start, stride = cuda.grid(1), cuda.gridsize(1)
-    for i in range(start, grad.size, stride):
-        va = a[strided_offset(i, shape, a_strides)]
-        vb = b[strided_offset(i, shape, b_strides)]
-        da, db = _binary_derivatives(op, va, vb)
-        grad_a[i] = grad[i] * da
-        grad_b[i] = grad[i] * db
+    return kernel
 
 
 @cuda.jit(cache=True)
@@ -217,6 +106,11 @@ def _expand_kernel(x, x_strides, out, shape):
         out[i] = x[strided_offset(i, shape, x_strides)]
 
 
+def _params(op: str, alpha: float, beta: float) -> tuple:
+    """The scalar parameters the unary op takes, as floats: (), (alpha,) or (alpha, beta)."""
+    return (float(alpha), float(beta))[:parameter_count(op)]
+
+
 def _out_shape(name: str, *shapes):
     shape = broadcast_shapes(*shapes)
     if shape is None:
@@ -230,7 +124,7 @@ def unary(op: str, x, alpha: float = 0.0, beta: float = 0.0, out=None):
     out = cuda.device_array_like(x) if out is None else out
     if x.size:
         blocks, threads = grid_1d(x.size)
-        _unary_kernel[blocks, threads](UNARY[op], flat(x), flat(out), float(alpha), float(beta))
+        _unary_kernel(op)[blocks, threads](flat(x), flat(out), _params(op, alpha, beta))
     return out
 
 
@@ -239,8 +133,8 @@ def unary_backward(op: str, x, y, grad, alpha: float = 0.0, beta: float = 0.0):
     out = cuda.device_array_like(grad)
     if x.size:
         blocks, threads = grid_1d(x.size)
-        _unary_backward_kernel[blocks, threads](
-            UNARY[op], flat(x), flat(y), flat(grad), flat(out), float(alpha), float(beta)
+        _unary_backward_kernel(op)[blocks, threads](
+            flat(x), flat(y), flat(grad), flat(out), _params(op, alpha, beta)
         )
     return out
 
@@ -257,8 +151,8 @@ def binary(op: str, a, b, out=None):
     if out.size:
         merged, (a_strides, b_strides) = layout(shape, a.shape, b.shape)
         blocks, threads = grid_1d(out.size)
-        _binary_kernel[blocks, threads](
-            BINARY[op], flat(a), a_strides, flat(b), b_strides, flat(out), merged
+        _binary_kernel(op)[blocks, threads](
+            flat(a), a_strides, flat(b), b_strides, flat(out), merged
         )
     return out
 
@@ -269,8 +163,8 @@ def binary_backward(op: str, a, b, grad):
     if grad.size:
         merged, (a_strides, b_strides) = layout(tuple(grad.shape), a.shape, b.shape)
         blocks, threads = grid_1d(grad.size)
-        _binary_backward_kernel[blocks, threads](
-            BINARY[op], flat(a), a_strides, flat(b), b_strides,
+        _binary_backward_kernel(op)[blocks, threads](
+            flat(a), a_strides, flat(b), b_strides,
             flat(grad), flat(grad_a), flat(grad_b), merged,
         )  # fmt: skip
     return grad_a, grad_b

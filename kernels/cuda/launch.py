@@ -9,19 +9,24 @@ a GPU the grid covers the data (capped at a few waves of blocks). Under numba's 
 every thread is a Python thread, so the same kernels are launched on a small grid (and
 block-shaped kernels on small tiles) to keep the test suite fast; the code path is the same,
 only the sizes differ. The mirror of ``kernels/cpu/launch.py``, which picks between a serial
-and a parallel build.
+and a parallel build; ``device_function`` here builds the plain scalar functions of
+``kernels/scalar.py`` and ``kernels/shared.py`` as device functions, as that file builds them
+for Numba on the CPU.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import threading
 import time
+import types
 
 import numpy as np
 from numba import config, cuda
 
+from .. import scalar, shared
 from ..broadcast import MAX_DIMS
 
 SIMULATOR = bool(config.ENABLE_CUDASIM)  # type: ignore[attr-defined]
@@ -80,6 +85,56 @@ def strided_offset(index, shape, strides):
         offset += (rest % size) * strides[axis]
         rest //= size
     return offset
+
+
+# inlined into the calling kernel by NVVM; the simulator's ``cuda.jit`` has no such option
+_DEVICE_FUNCTION_OPTIONS: dict = {} if SIMULATOR else {"forceinline": True}
+
+
+@functools.cache
+def _compiled_scalar_functions() -> dict:
+    """Every function of ``kernels/scalar.py`` and ``kernels/shared.py`` as a CUDA device
+    function, keyed by the plain function (built on first use, compiled with the first kernel
+    that calls it). The mirror of the CPU helper in ``kernels/cpu/launch.py``."""
+    plain = [
+        value for module in (scalar, shared) for value in vars(module).values()
+        if isinstance(value, types.FunctionType) and value.__module__ == module.__name__
+    ]
+    # Each copy resolves the names it calls (``sigmoid`` inside ``silu``) in a namespace where
+    # they are device functions too: a kernel cannot call a plain Python function.
+    namespaces = {module.__name__: dict(vars(module)) for module in (scalar, shared)}
+    compiled = {}
+    for function in plain:
+        copy = types.FunctionType(function.__code__, namespaces[function.__module__],
+                                  function.__name__, function.__defaults__)
+        copy.__qualname__, copy.__module__ = function.__qualname__, function.__module__
+        if SIMULATOR:
+            copy = _wrapping_integers(copy)
+        compiled[function] = cuda.jit(device=True, **_DEVICE_FUNCTION_OPTIONS)(copy)
+    for namespace in namespaces.values():
+        for name, value in namespace.items():
+            if isinstance(value, types.FunctionType) and value in compiled:
+                namespace[name] = compiled[value]
+    return compiled
+
+
+def _wrapping_integers(function):
+    """``function`` run with NumPy's integer-overflow warnings off: on a GPU uint64
+    arithmetic wraps silently (the random hash relies on it); the simulator runs the same
+    code on NumPy scalars, which warn on every wrap."""
+
+    @functools.wraps(function)
+    def quiet(*args):
+        with np.errstate(over="ignore"):
+            return function(*args)
+
+    return quiet
+
+
+def device_function(function):
+    """The CUDA device-function build of a plain scalar function from ``kernels/scalar.py``
+    or ``kernels/shared.py``, for kernels to call."""
+    return _compiled_scalar_functions()[function]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,11 +21,17 @@ import math
 import numpy as np
 from numba import cuda, float64
 
+from .. import scalar, shared
 from .elementwise import expand
-from .launch import REDUCE_THREADS, flat, grid_1d
+from .launch import REDUCE_THREADS, device_function, flat, grid_1d
 from .memory import astype, full
 
 REDUCTIONS = ("none", "mean", "sum")
+
+
+_log_sum_exp = device_function(shared.log_sum_exp)
+_bce_with_logits = device_function(scalar.bce_with_logits)
+_bce_with_logits_grad = device_function(scalar.bce_with_logits_grad)
 
 
 def _class_layout(shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -101,19 +107,6 @@ def _grad_args(grad, reduction: str):
 
 
 @cuda.jit(device=True, inline=True, cache=True)
-def _log_normaliser(x, base, classes, inner):
-    """``log(sum_c exp(x[base + c * inner]))`` of one sample's scores, computed around their
-    maximum so that no exponential overflows."""
-    peak = x[base]
-    for c in range(1, classes):
-        peak = max(peak, x[base + c * inner])
-    total = float64(0.0)
-    for c in range(classes):
-        total += math.exp(x[base + c * inner] - peak)
-    return peak + math.log(total)
-
-
-@cuda.jit(device=True, inline=True, cache=True)
 def _scale(divisor, mean):
     d = divisor[0]
     return 1.0 / d if mean and d != 0 else 1.0
@@ -134,7 +127,7 @@ def _cross_entropy_forward_kernel(
     for s in range(start, target.size, stride):
         n = s // inner
         base = n * classes * inner + (s - n * inner)
-        shift = _log_normaliser(x, base, classes, inner)
+        shift = _log_sum_exp(x, base, classes, inner)
         smooth = float64(0.0)
         for c in range(classes):
             k = base + c * inner
@@ -234,7 +227,7 @@ def _cross_entropy_probs_forward_kernel(x, target, weight, weighted, smoothing, 
     for s in range(start, losses.size, stride):
         n = s // inner
         base = n * classes * inner + (s - n * inner)
-        shift = _log_normaliser(x, base, classes, inner)
+        shift = _log_sum_exp(x, base, classes, inner)
         loss = float64(0.0)
         for c in range(classes):
             k = base + c * inner
@@ -392,15 +385,12 @@ def nll_loss_backward(grad, logp, target, weight, ignore_index: int, reduction: 
 @cuda.jit(cache=True)
 def _bce_with_logits_forward_kernel(x, target, weight, weighted, pos_weight, pos_weighted,
                                     losses):
-    """One thread per element: the stable ``w * ((1 - t) x + (1 + (pw - 1) t) softplus(-x))``."""
+    """One thread per element: ``w * bce_with_logits(x, t, pw)`` (``kernels/scalar.py``)."""
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, x.size, stride):
-        xi = x[i]
-        t = target[i]
         w = weight[i] if weighted else 1.0
         pw = pos_weight[i] if pos_weighted else 1.0
-        softplus_neg = max(-xi, 0.0) + math.log1p(math.exp(-abs(xi)))
-        losses[i] = w * ((1.0 - t) * xi + (1.0 + (pw - 1.0) * t) * softplus_neg)
+        losses[i] = w * _bce_with_logits(x[i], target[i], pw)
 
 
 @cuda.jit(cache=True)
@@ -410,15 +400,11 @@ def _bce_with_logits_backward_kernel(grad, grad_stride, divisor, mean, x, target
     scale = _scale(divisor, mean)
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for i in range(start, x.size, stride):
-        xi = x[i]
-        t = target[i]
-        e = math.exp(-abs(xi))
-        sig = 1.0 / (1.0 + e) if xi >= 0 else e / (1.0 + e)
-        softplus_neg = max(-xi, 0.0) + math.log1p(e)
         g = grad[i * grad_stride] * scale * (weight[i] if weighted else 1.0)
         pw = pos_weight[i] if pos_weighted else 1.0
-        out[i] = g * ((1.0 + (pw - 1.0) * t) * sig - pw * t)
-        out_target[i] = g * ((pw - 1.0) * softplus_neg - xi)
+        d_input, d_target = _bce_with_logits_grad(x[i], target[i], pw)
+        out[i] = g * d_input
+        out_target[i] = g * d_target
 
 
 def _broadcast_flat(value, shape, dtype):

@@ -1,6 +1,7 @@
 """Fused optimizer updates on the GPU: one grid-stride pass over a parameter, in place.
 
-The twins of ``kernels/cpu/optim.py``: same arguments, same update rules (PyTorch's). One
+The twins of ``kernels/cpu/optim.py``: same arguments, the same per-element update rules
+(PyTorch's, written once in ``kernels/shared.py``). One
 thread updates elements t, t + T, ... of the parameter and its state buffers, reading each
 once and writing each once; scalars that depend only on the step count are computed in
 Python and passed as launch arguments.
@@ -13,7 +14,11 @@ import math
 import numpy as np
 from numba import cuda
 
-from .launch import flat, grid_1d
+from .. import shared
+from .launch import device_function, flat, grid_1d
+
+_sgd_update = device_function(shared.sgd_update)
+_adam_update = device_function(shared.adam_update)
 
 
 def _placeholder(dtype):
@@ -43,18 +48,8 @@ def _sgd_kernel(param, grad, buf, lr, momentum, dampening, weight_decay, nestero
     """One thread updates its elements of ``param`` (and the momentum buffer)."""
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, param.size, stride):
-        g = grad[k] + weight_decay * param[k]
-        if use_momentum:
-            if first_step:
-                b = g
-            else:
-                b = momentum * buf[k] + (1.0 - dampening) * g
-            buf[k] = b
-            if nesterov:
-                g = g + momentum * buf[k]
-            else:
-                g = buf[k]
-        param[k] = param[k] - lr * g
+        _sgd_update(param, grad, buf, k, lr, momentum, dampening, weight_decay, nesterov,
+                    use_momentum, first_step)
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, step: int, lr: float, beta1: float = 0.9,
@@ -79,22 +74,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, step: int, lr: float, beta1: flo
 def _adam_kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
                  weight_decay, decoupled, amsgrad, step_size, bias_correction2_sqrt):
     """One thread updates its elements of ``param``, ``exp_avg`` and ``exp_avg_sq``."""
-    dtype = param.dtype.type
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, param.size, stride):
-        p = param[k]
-        g = grad[k]
-        if decoupled:
-            p = dtype(p * (1.0 - lr * weight_decay))
-        else:
-            g = dtype(g + weight_decay * p)
-        # rounded to the parameter dtype at every stage, as PyTorch's in-place ops are
-        m = dtype(exp_avg[k] + (1.0 - beta1) * (g - exp_avg[k]))
-        v = dtype(beta2 * exp_avg_sq[k] + (1.0 - beta2) * g * g)
-        exp_avg[k] = m
-        exp_avg_sq[k] = v
-        if amsgrad:
-            v = max(max_exp_avg_sq[k], v)
-            max_exp_avg_sq[k] = v
-        denom = dtype(dtype(math.sqrt(v)) / bias_correction2_sqrt + eps)
-        param[k] = dtype(p - step_size * (m / denom))
+        _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, k, lr, beta1, beta2, eps,
+                     weight_decay, decoupled, amsgrad, step_size, bias_correction2_sqrt)

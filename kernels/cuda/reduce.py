@@ -11,64 +11,56 @@ axis. Sums accumulate in float64, as on the CPU.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from numba import cuda, float64, int64
 
-from .launch import MAX_BLOCKS, REDUCE_THREADS
+from ..scalar import REDUCTIONS
+from .launch import MAX_BLOCKS, REDUCE_THREADS, device_function
 from .memory import copy
 
-_OPS = {"sum": 0, "max": 1, "min": 2}
 _WIDTH = REDUCE_THREADS  # threads of a block (BX * BY), a power of two
 
 
-@cuda.jit(device=True, inline=True, cache=True)
-def _combine(op, acc, value):
-    if op == 0:
-        return acc + value
-    if op == 1:
-        return value if value > acc else acc
-    return value if value < acc else acc
+# One kernel per reduction, around its ``combine`` from ``kernels/scalar.py`` (a constant of
+# the compiled kernel, as for the elementwise ops).
+@functools.cache
+def _reduce_kernel(op: str):
+    combine = device_function(REDUCTIONS[op][0])
+    initial = REDUCTIONS[op][1]
 
-
-@cuda.jit(device=True, inline=True, cache=True)
-def _initial(op):
-    if op == 0:
-        return 0.0
-    if op == 1:
-        return -math.inf
-    return math.inf
-
-
-@cuda.jit(cache=True)
-def _reduce_kernel(op, x, out, column_blocks):
-    """Block ``(o, column block)``: thread (tx, ty) folds ``x[o, ty::BY, column]`` for its
-    column ``column_block * BX + tx``, then the BY partials of each column are combined by a
-    tree in shared memory and row 0 writes ``out[o, column]``. Grid-stride over blocks."""
-    partial = cuda.shared.array(_WIDTH, float64)
-    outer, reduced, inner = x.shape
-    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
-    bx, by = cuda.blockDim.x, cuda.blockDim.y
-    slot = ty * bx + tx
-    for task in range(cuda.blockIdx.x, outer * column_blocks, cuda.gridDim.x):
-        o = task // column_blocks
-        column = (task - o * column_blocks) * bx + tx
-        acc = _initial(op)
-        if column < inner:
-            for r in range(ty, reduced, by):
-                acc = _combine(op, acc, float64(x[o, r, column]))
-        partial[slot] = acc
-        cuda.syncthreads()
-        half = by // 2
-        while half > 0:
-            if ty < half:
-                partial[slot] = _combine(op, partial[slot], partial[slot + half * bx])
+    @cuda.jit(cache=True)
+    def kernel(x, out, column_blocks):
+        """Block ``(o, column block)``: thread (tx, ty) folds ``x[o, ty::BY, column]`` for its
+        column ``column_block * BX + tx``, then the BY partials of each column are combined by a
+        tree in shared memory and row 0 writes ``out[o, column]``. Grid-stride over blocks."""
+        partial = cuda.shared.array(_WIDTH, float64)
+        outer, reduced, inner = x.shape
+        tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+        bx, by = cuda.blockDim.x, cuda.blockDim.y
+        slot = ty * bx + tx
+        for task in range(cuda.blockIdx.x, outer * column_blocks, cuda.gridDim.x):
+            o = task // column_blocks
+            column = (task - o * column_blocks) * bx + tx
+            acc = initial
+            if column < inner:
+                for r in range(ty, reduced, by):
+                    acc = combine(acc, float64(x[o, r, column]))
+            partial[slot] = acc
             cuda.syncthreads()
-            half //= 2
-        if ty == 0 and column < inner:
-            out[o, column] = partial[tx]
-        cuda.syncthreads()  # the next task reuses ``partial``
+            half = by // 2
+            while half > 0:
+                if ty < half:
+                    partial[slot] = combine(partial[slot], partial[slot + half * bx])
+                cuda.syncthreads()
+                half //= 2
+            if ty == 0 and column < inner:
+                out[o, column] = partial[tx]
+            cuda.syncthreads()  # the next task reuses ``partial``
+
+    return kernel
 
 
 @cuda.jit(cache=True)
@@ -149,7 +141,7 @@ def reduce(op: str, x, axes: tuple[int, ...], keepdim: bool = False):
             bx, by = _block_shape(inner)
             column_blocks = math.ceil(inner / bx)
             blocks = max(1, min(outer * column_blocks, MAX_BLOCKS * 4))
-            _reduce_kernel[blocks, (bx, by)](_OPS[op], x3, out, column_blocks)
+            _reduce_kernel(op)[blocks, (bx, by)](x3, out, column_blocks)
         shape[first : last + 1] = [1] * (last + 1 - first)
         x = out.reshape(shape)
     if not keepdim:

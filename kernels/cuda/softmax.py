@@ -6,7 +6,8 @@ of one ``(outer, inner)`` pair. One thread owns one lane: in a CNN the lanes are
 and a thread keeps its lane's max and sum in registers. With ``inner > 1`` neighbouring
 threads take neighbouring lanes, which sit at neighbouring addresses (coalesced).
 
-Stability: ``exp`` only ever sees ``x - max(lane) <= 0``.
+Stability: ``exp`` only ever sees ``x - max(lane) <= 0``; log-softmax subtracts the lane's
+log-sum-exp from ``kernels/shared.py``, the one the loss kernels of both devices use.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import math
 
 from numba import cuda, float64
 
-from .launch import flat, grid_1d
+from .. import shared
+from .launch import device_function, flat, grid_1d
 from .memory import astype
+
+_log_sum_exp = device_function(shared.log_sum_exp)
 
 
 def _lanes(shape: tuple[int, ...], dim: int) -> tuple[int, int, int]:
@@ -44,19 +48,17 @@ def _softmax_forward_kernel(x, out, outer, size, inner, log):
     for lane in range(start, outer * inner, stride):
         o = lane // inner
         base = o * size * inner + (lane - o * inner)
-        peak = x[base]
-        for d in range(1, size):
-            value = x[base + d * inner]
-            if value > peak:
-                peak = value
-        total = float64(0.0)
         if log:
-            for d in range(size):
-                total += math.exp(x[base + d * inner] - peak)
-            shift = peak + math.log(total)
+            shift = _log_sum_exp(x, base, size, inner)
             for d in range(size):
                 out[base + d * inner] = x[base + d * inner] - shift
         else:
+            peak = x[base]
+            for d in range(1, size):
+                value = x[base + d * inner]
+                if value > peak:
+                    peak = value
+            total = float64(0.0)
             for d in range(size):
                 total += math.exp(x[base + d * inner] - peak)
             scale = 1.0 / total

@@ -152,10 +152,11 @@ class DataLoader:
         seed = self.seed if self.seed is not None else (_global_seed() if needs_seed else 0)
         for number, indices in enumerate(self._batches(seed, epoch)):
             images, labels = self.dataset[indices]
+            # moved first, so that the augmentation runs on the batch's device
+            batch = Tensor(np.asarray(images, np.float32, order="C"), device=self.device)
             if self.transform is not None:
-                images = self.transform(images, seed=derive_seed(seed, epoch, number + 1))
-            yield (Tensor(np.asarray(images, np.float32, order="C"), device=self.device),
-                   Tensor(np.asarray(labels, np.int64, order="C"), device=self.device))
+                batch = self.transform(batch, seed=derive_seed(seed, epoch, number + 1))
+            yield batch, Tensor(np.asarray(labels, np.int64, order="C"), device=self.device)
 
     def __repr__(self) -> str:
         return (f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, "

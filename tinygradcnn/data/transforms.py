@@ -7,8 +7,11 @@ kind), and draws one set of random parameters *per image* from a NumPy generator
   epoch and the batch number, so an epoch's augmentations can be replayed exactly), else
 - `tinygradcnn.random.next_seed()`, reproducible under `tg.manual_seed(n)`.
 
-The pixel work is done by the Numba kernels in `kernels/cpu/augment.py` (loaded on first use,
-not on import): one affine warp with bilinear sampling serves rotation, scaling and
+The pixel work runs on the batch's device: a NumPy array or a CPU tensor goes through the
+Numba kernels of `kernels/cpu/augment.py`, a CUDA tensor through their twins in
+`kernels/cuda/augment.py` (loaded on first use, not on import), and stays on the GPU. The
+random parameters are drawn on the host either way, so the same seed gives the same batch on
+both devices. One affine warp with bilinear sampling serves rotation, scaling and
 translation; flip and padded crop have kernels of their own.
 
     augment = Compose([RandomRotation(10), RandomTranslate(0.1), Normalize(0.1307, 0.3081)])
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,25 +43,30 @@ def _global_seed() -> int:
     return int(next_seed())
 
 
-def _as_batch(images) -> tuple[np.ndarray, Callable]:
-    """(array, wrap) where wrap(result) restores the caller's kind (Tensor or ndarray)."""
+def _as_batch(images) -> tuple[Any, Callable]:
+    """(array, wrap): the batch as an array on its own device (a NumPy array, or a device
+    array for a CUDA tensor), and wrap(result), which restores the caller's kind."""
     if isinstance(images, np.ndarray):
-        array = images
+        array = np.ascontiguousarray(images)
         wrap = _identity
     else:  # a Tensor
         from ..tensor import Tensor
 
-        device = images.device
-        array = images.to("cpu").data if device != "cpu" else images.data
+        array = images.data
 
-        def wrap(result, device=device):
+        def wrap(result, device=images.device):
             return Tensor(result, device=device)
 
-    if array.ndim != 4:
+    if len(array.shape) != 4:
         raise ValueError(f"transforms work on (N, C, H, W) batches, got shape {array.shape}")
     if array.dtype not in (np.float32, np.float64):
-        array = array.astype(np.float32)
-    return np.ascontiguousarray(array), wrap
+        array = _kernels(array).astype(array, np.float32)
+    return array, wrap
+
+
+def _kernels(images):
+    """The kernel namespace of the device ``images`` lives on."""
+    return kernels_for("cpu" if isinstance(images, np.ndarray) else "cuda")
 
 
 def _identity(result):
@@ -81,8 +90,9 @@ class Transform(abc.ABC):
         return wrap(self.apply(array, rng))
 
     @abc.abstractmethod
-    def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """The transformed batch (N, C, H, W) -> (N, C, H', W'), drawing from `rng`."""
+    def apply(self, images, rng: np.random.Generator):
+        """The transformed batch (N, C, H, W) -> (N, C, H', W'), drawing from `rng`; `images`
+        is an array on the batch's device (NumPy or CUDA) and so is the result."""
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -126,7 +136,9 @@ class Normalize(Transform):
         if mean.shape[1] not in (1, images.shape[1]) or std.shape[1] not in (1, images.shape[1]):
             raise ValueError(f"Normalize: mean/std have {mean.shape[1]}/{std.shape[1]} values, "
                              f"images have {images.shape[1]} channels")
-        return (images - mean) / std
+        kernels = _kernels(images)
+        centred = kernels.binary("sub", images, kernels.from_numpy(mean))
+        return kernels.binary("div", centred, kernels.from_numpy(std))
 
 
 class RandomAffine(Transform):
@@ -164,7 +176,7 @@ class RandomAffine(Transform):
             limits = np.array([self.translate[0] * width, self.translate[1] * height])
             shift = rng.uniform(-1.0, 1.0, (n, 2)) * limits
         matrices = affine_matrices(angle, zoom, shift, (height, width))
-        return kernels_for("cpu").affine_warp(images, matrices, fill=self.fill)
+        return _kernels(images).affine_warp(images, matrices, fill=self.fill)
 
 
 class RandomRotation(RandomAffine):
@@ -205,7 +217,7 @@ class RandomCrop(Transform):
             raise ValueError(f"RandomCrop: size {self.size} is larger than the padded image "
                              f"({height + 2 * self.padding}, {width + 2 * self.padding})")
         offsets = np.stack([rng.integers(0, room_h + 1, n), rng.integers(0, room_w + 1, n)], 1)
-        return kernels_for("cpu").crop(images, offsets, self.size, self.padding, self.fill)
+        return _kernels(images).crop(images, offsets, self.size, self.padding, self.fill)
 
 
 class RandomHorizontalFlip(Transform):
@@ -215,7 +227,7 @@ class RandomHorizontalFlip(Transform):
         self.p = float(p)
 
     def apply(self, images, rng):
-        return kernels_for("cpu").horizontal_flip(images, rng.random(images.shape[0]) < self.p)
+        return _kernels(images).horizontal_flip(images, rng.random(images.shape[0]) < self.p)
 
 
 class GaussianNoise(Transform):
@@ -226,10 +238,13 @@ class GaussianNoise(Transform):
         self.clip = clip
 
     def apply(self, images, rng):
-        noise = rng.standard_normal(images.shape, dtype=images.dtype)
-        out = images + images.dtype.type(self.std) * noise
+        # drawn on the host, like every transform's randomness: the same seed, the same noise
+        noise = rng.standard_normal(tuple(images.shape), dtype=images.dtype)
+        noise *= images.dtype.type(self.std)
+        kernels = _kernels(images)
+        out = kernels.binary("add", images, kernels.from_numpy(noise))
         if self.clip is not None:
-            np.clip(out, self.clip[0], self.clip[1], out=out)
+            kernels.unary("clamp", out, self.clip[0], self.clip[1], out=out)
         return out
 
 

@@ -1,0 +1,129 @@
+"""Scalar code the CPU and the GPU kernels share, once, in plain Python: the random hash, the
+per-element SGD and Adam updates, bilinear sampling and the log-sum-exp.
+
+Like ``kernels/scalar.py`` (the elementwise op math), these functions are compiled by
+``kernels/cpu/launch.py`` (Numba) and ``kernels/cuda/launch.py`` (CUDA device functions)
+and called from the kernels of both backends, so the two devices cannot drift apart: the
+same seed draws the same numbers, and an optimizer step is the same arithmetic on both.
+(The CPU softmax keeps a log-sum-exp of its own, over whole rows with the vectorisable
+``exp`` of ``kernels/cpu/softmax.py``; the losses of both devices and the GPU log-softmax use
+the one below.)
+"""
+
+import math
+
+import numpy as np
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_ONE = np.uint64(1)
+_SHIFT1, _SHIFT2, _SHIFT3, _MANTISSA_SHIFT = (np.uint64(s) for s in (30, 27, 31, 11))
+_INV_2_POW_53 = 1.0 / 9007199254740992.0
+_TWO_PI = 6.283185307179586
+
+
+# ---------------------------------------------------------------------------------------------
+# random numbers
+
+
+def hash_to_unit(seed, counter):
+    """SplitMix64 of ``seed + (counter + 1) * golden``, mapped to a float64 in [0, 1).
+
+    Counter-based: element ``i`` of a draw is ``hash_to_unit(seed, i)``, so no generator
+    state exists and any thread order or count gives the same numbers. uint64 arithmetic
+    wraps around, as the hash needs.
+    """
+    z = seed + (np.uint64(counter) + _ONE) * _GOLDEN
+    z = (z ^ (z >> _SHIFT1)) * _MIX1
+    z = (z ^ (z >> _SHIFT2)) * _MIX2
+    z = z ^ (z >> _SHIFT3)
+    return np.float64(z >> _MANTISSA_SHIFT) * _INV_2_POW_53
+
+
+def standard_normal(seed, counter):
+    """A N(0, 1) sample by Box-Muller on counters 2i and 2i + 1; 1 - u keeps log away from 0."""
+    u1 = hash_to_unit(seed, 2 * counter)
+    u2 = hash_to_unit(seed, 2 * counter + 1)
+    return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(_TWO_PI * u2)
+
+
+# ---------------------------------------------------------------------------------------------
+# optimizer updates of element k, in place (PyTorch's rules; see tinygradcnn/optim.py)
+
+
+def sgd_update(param, grad, buf, k, lr, momentum, dampening, weight_decay, nesterov,
+               use_momentum, first_step):
+    """One SGD step of ``param[k]`` (and the momentum buffer ``buf[k]``)."""
+    g = grad[k] + weight_decay * param[k]
+    if use_momentum:
+        if first_step:
+            b = g
+        else:
+            b = momentum * buf[k] + (1.0 - dampening) * g
+        buf[k] = b
+        if nesterov:
+            g = g + momentum * buf[k]
+        else:
+            g = buf[k]
+    param[k] = param[k] - lr * g
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, k, lr, beta1, beta2, eps,
+                weight_decay, decoupled, amsgrad, step_size, bias_correction2_sqrt):
+    """One Adam/AdamW/AMSGrad step of ``param[k]`` and its moment buffers."""
+    dtype = param.dtype.type
+    p = param[k]
+    g = grad[k]
+    if decoupled:
+        p = dtype(p * (1.0 - lr * weight_decay))
+    else:
+        g = dtype(g + weight_decay * p)
+    # rounded to the parameter dtype at every stage, as PyTorch's in-place ops are
+    m = dtype(exp_avg[k] + (1.0 - beta1) * (g - exp_avg[k]))
+    v = dtype(beta2 * exp_avg_sq[k] + (1.0 - beta2) * g * g)
+    exp_avg[k] = m
+    exp_avg_sq[k] = v
+    if amsgrad:
+        v = max(max_exp_avg_sq[k], v)
+        max_exp_avg_sq[k] = v
+    denom = dtype(dtype(math.sqrt(v)) / bias_correction2_sqrt + eps)
+    param[k] = dtype(p - step_size * (m / denom))
+
+
+# ---------------------------------------------------------------------------------------------
+# sampling and reductions
+
+
+def bilinear_sample(images, b, c, x, y, fill):
+    """Channel ``c`` of image ``b`` of an (N, C, H, W) array at the point (x, y), pixel (i, j)
+    having its centre at (x=j, y=i). Each of the four neighbours outside the image reads
+    ``fill`` separately, so edges fade rather than clamp."""
+    height, width = images.shape[2], images.shape[3]
+    x0 = int(math.floor(x))
+    y0 = int(math.floor(y))
+    fx = x - x0
+    fy = y - y0
+    in_x0 = 0 <= x0 < width
+    in_x1 = 0 <= x0 + 1 < width
+    in_y0 = 0 <= y0 < height
+    in_y1 = 0 <= y0 + 1 < height
+    v00 = images[b, c, y0, x0] if (in_y0 and in_x0) else fill
+    v01 = images[b, c, y0, x0 + 1] if (in_y0 and in_x1) else fill
+    v10 = images[b, c, y0 + 1, x0] if (in_y1 and in_x0) else fill
+    v11 = images[b, c, y0 + 1, x0 + 1] if (in_y1 and in_x1) else fill
+    top = v00 + fx * (v01 - v00)
+    bottom = v10 + fx * (v11 - v10)
+    return top + fy * (bottom - top)
+
+
+def log_sum_exp(x, base, count, stride):
+    """``log(sum_k exp(x[base + k * stride]))`` over ``count`` values, computed around their
+    maximum so that no exponential overflows (and logits of 1e4 give no inf - inf)."""
+    peak = x[base]
+    for k in range(1, count):
+        peak = max(peak, x[base + k * stride])
+    total = 0.0
+    for k in range(count):
+        total += math.exp(x[base + k * stride] - peak)
+    return peak + math.log(total)
