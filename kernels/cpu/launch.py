@@ -88,7 +88,7 @@ def _compiled_scalar_functions() -> dict:
         # scalar.py recompiles its loops. Kernels that call these functions as module globals
         # (random, optim, augment, loss) follow Numba's rule for callees in other files: their
         # cache does not see an edit of shared.py (clear Numba's cache after one).
-        dispatcher._set_uuid(f"tinygradcnn.cpu.{function.__module__}.{function.__name__}")
+        dispatcher._set_uuid(f"tinygradcnn.cpu.{function.__module__}.{function.__name__}")  # type: ignore[attr-defined]
         compiled[function] = dispatcher
     for namespace in namespaces.values():
         for name, value in namespace.items():
