@@ -350,3 +350,15 @@ def test_plots_live_in_viz_and_stay_importable_from_train(tmp_path):
     assert matrix.tolist() == [[1, 1], [0, 1]]
     viz.plot_confusion_matrix(matrix, tmp_path / "confusion.png", ["cat", "dog"])
     assert (tmp_path / "confusion.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("call", ["fit", "evaluate", "predict"])
+def test_training_functions_name_themselves_for_an_unknown_device(call):
+    model = nn.Linear(2, 2)
+    run = {
+        "fit": lambda: tg.fit(model, [], 1, optim.SGD(model.parameters(), lr=0.1), device="gpu"),
+        "evaluate": lambda: tg.evaluate(model, [], device="gpu"),
+        "predict": lambda: tg.train.predict(model, [], device="gpu"),
+    }[call]
+    with pytest.raises(ValueError, match=f"{call}: unknown device 'gpu'"):
+        run()

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import no_grad
+from ..backend import normalize_device
 from ..data.loader import DataLoader
 from ..nn.loss import BCEWithLogitsLoss, CrossEntropyLoss
 from ..nn.module import Module
@@ -291,6 +292,7 @@ def fit(
     if device is None:
         first = next(model.parameters(), None)
         device = first.device if first is not None else "cpu"
+    device = normalize_device(device, "fit")
     model.to(device)
     callbacks = list(callbacks or [])
     if terminate_on_nan and not any(isinstance(cb, TerminateOnNaN) for cb in callbacks):
@@ -307,6 +309,8 @@ def fit(
 def _evaluate(model: Module, data, loss_fn: Callable, device: str | None, batch_size: int = 256
               ) -> tuple[dict[str, float], str | None]:
     """(logs, why there is no accuracy or None) of one pass in eval mode, no gradients."""
+    if device is not None:
+        device = normalize_device(device, "evaluate")
     loader = _batches_from(data, batch_size, False)
     was_training = model.training
     model.eval()
@@ -340,6 +344,8 @@ def predict(model: Module, data, device: str | None = None, batch_size: int = 25
             ) -> tuple[np.ndarray, np.ndarray]:
     """(predicted classes, true labels) as int64 arrays over `data`, in eval mode:
     logits (N, C) -> argmax (N,)."""
+    if device is not None:
+        device = normalize_device(device, "predict")
     loader = _batches_from(data, batch_size, False)
     was_training = model.training
     model.eval()
