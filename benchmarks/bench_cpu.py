@@ -1,4 +1,4 @@
-"""CPU benchmark: convolution and pooling against PyTorch, then a LeNet-5 training step.
+"""CPU benchmark: convolution, pooling and elementwise ops against PyTorch, then a LeNet-5 training step.
 
     python benchmarks/bench_cpu.py            # warm: uses (and fills) numba's on-disk cache
     python benchmarks/bench_cpu.py --cold     # a fresh, empty NUMBA_CACHE_DIR: compile time shows
@@ -124,6 +124,36 @@ def pool_case(shape, backward=False):
     return pair(lambda: make(tg, F, tg.no_grad), lambda: make(torch, TF, torch.no_grad))
 
 
+def elementwise_case(name, shape, backward=False):
+    """One elementwise op over a LeNet-sized activation: unary (``relu``), binary between two
+    same-shape arrays (``add``, ``mul``) or with a per-channel bias (``add bias``)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    other = rng.standard_normal(shape if name in ("add", "mul") else (shape[1], 1, 1))
+    other = other.astype(np.float32)
+    grad = np.ones(shape, np.float32)
+
+    def make(lib, functional, grad_mode):
+        tx, to = (lib.tensor(a, requires_grad=backward) for a in (x, other))
+        g = lib.tensor(grad)
+        apply = {"relu": lambda: functional.relu(tx), "gelu": lambda: functional.gelu(tx),
+                 "sigmoid": lambda: lib.sigmoid(tx), "add": lambda: tx + to,
+                 "mul": lambda: tx * to, "add bias": lambda: tx + to}[name]
+
+        def run():
+            if not backward:
+                with grad_mode():
+                    apply()
+                return
+            tx.grad = to.grad = None
+            apply().backward(g)
+
+        return run
+
+    return pair(lambda: make(tg, F, tg.no_grad), lambda: make(torch, TF, torch.no_grad))
+
+
+_ACTIVATION = (64, 6, 28, 28)  # the first LeNet-5 activation: 301,056 floats
 CASES = [
     ("conv2d LeNet-1 (64,1,28,28)x(6,1,5,5) p2", conv_case, ((64, 1, 28, 28), (6, 1, 5, 5), 2)),
     ("conv2d LeNet-2 (64,6,14,14)x(16,6,5,5)", conv_case, ((64, 6, 14, 14), (16, 6, 5, 5), 0)),
@@ -132,7 +162,8 @@ CASES = [
     ("conv2d depthwise (32,64,32,32)x(64,1,3,3) p1 g64", conv_case,
      ((32, 64, 32, 32), (64, 1, 3, 3), 1, 64)),
     ("max_pool2d 2x2 (64,6,28,28)", pool_case, ((64, 6, 28, 28),)),
-]
+] + [(f"{op} (64,6,28,28)", elementwise_case, (op, _ACTIVATION))
+     for op in ("relu", "gelu", "sigmoid", "add", "mul", "add bias")]
 
 
 def lenet_step(lib):
