@@ -1,4 +1,4 @@
-"""CPU benchmark: convolution, pooling and elementwise ops against PyTorch, then a LeNet-5 training step.
+"""CPU benchmark: convolution, pooling and elementwise ops against PyTorch; a LeNet-5 step.
 
     python benchmarks/bench_cpu.py            # warm: uses (and fills) numba's on-disk cache
     python benchmarks/bench_cpu.py --cold     # a fresh, empty NUMBA_CACHE_DIR: compile time shows
