@@ -74,12 +74,21 @@ def _int_pair(op: str, name: str, value, minimum: int) -> Pair:
     return tuple(values)
 
 
+def _check_not_empty(op: str, input: Tensor, batched_ndim: int) -> None:
+    """PyTorch's rule: only the batch may be empty (an empty plane has no windows to pool)."""
+    sizes = input.shape[1:] if input.ndim == batched_ndim else input.shape
+    if 0 in sizes:
+        raise ValueError(f"{op}: input may be empty only along the batch, got shape "
+                         f"{input.shape}")
+
+
 def _pool_args(op: str, input: Tensor, kernel_size, stride, padding, dilation, ceil_mode):
     """Validate a 2-d pool's arguments; returns (batched input, unbatched?, pairs...)."""
     float_tensor(op, "input", input)
     if input.ndim not in (3, 4):
         raise ValueError(f"{op}: input must be (N, C, H, W) or (C, H, W), got shape "
                          f"{input.shape}")
+    _check_not_empty(op, input, 4)
     kernel = _int_pair(op, "kernel_size", kernel_size, 1)
     stride = kernel if stride is None or stride == [] else _int_pair(op, "stride", stride, 1)
     padding = _int_pair(op, "padding", padding, 0)
@@ -184,8 +193,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     sizes = tuple(input.shape[-2 + a] if s is None else s for a, s in enumerate(sizes))
     if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sizes):
         raise ValueError(f"{op}: output_size must be positive ints, got {output_size!r}")
-    if min(input.shape[-2:]) < 1:
-        raise ValueError(f"{op}: input has an empty spatial size {input.shape}")
+    _check_not_empty(op, input, 4)
     unbatched = input.ndim == 3
     x = input.unsqueeze(0) if unbatched else input
     out = AdaptiveAvgPool2d.apply(x, output_size=sizes)
@@ -197,6 +205,7 @@ def _pool1d(pool2d, op: str, input: Tensor, **params) -> Tensor:
     float_tensor(op, "input", input)
     if input.ndim not in (2, 3):
         raise ValueError(f"{op}: input must be (N, C, L) or (C, L), got shape {input.shape}")
+    _check_not_empty(op, input, 3)
     lifted = {}
     for name, value in params.items():
         if name in ("kernel_size", "stride", "padding", "dilation") and value is not None:
