@@ -122,19 +122,30 @@ def amin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return _extreme("min", input, dim, keepdim)
 
 
-def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    """Index of the first largest value along ``dim`` (None: of the flattened tensor), int64."""
+def _first_largest(op: str, input: Tensor, dim: int | None, keepdim: bool) -> Tensor:
+    # an empty reduction has no index to return (the kernel would read past the end)
+    empty = ValueError(f"{op}: cannot reduce an empty dimension of a tensor of shape "
+                       f"{input.shape}")
     if dim is None:
-        return argmax(input.reshape(-1), 0)
-    (axis,) = normalize_dims("argmax", dim, input.ndim) or (0,)
+        if input.numel() == 0:
+            raise empty
+        return _first_largest(op, input.reshape(-1), 0, False)
+    (axis,) = normalize_dims(op, dim, input.ndim) or (0,)
     if input.ndim == 0:
         return Tensor._make(input.kernels.full((), 0, np.int64))
+    if input.shape[axis] == 0:
+        raise empty
     return Tensor._make(input.kernels.argmax(input.data, axis, keepdim))
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the first largest value along ``dim`` (None: of the flattened tensor), int64."""
+    return _first_largest("argmax", input, dim, keepdim)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the first smallest value along ``dim``, int64."""
-    return argmax(-_float(input), dim, keepdim)
+    return _first_largest("argmin", -_float(input), dim, keepdim)
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
