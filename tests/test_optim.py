@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 from helpers import torch_or_skip
-from tinygradcnn.kernels.cpu import adam_step
 
 import tinygradcnn as tg
 from tinygradcnn import nn, optim
+from tinygradcnn.kernels.cpu import adam_step
 
 SHAPES = [(4, 3), (3,), (2, 2, 3)]
 

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 from conftest import DEVICES
+
 from tinygradcnn.kernels import cpu as cpu_kernels
 from tinygradcnn.kernels import scalar, shared
 

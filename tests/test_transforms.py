@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 from conftest import DEVICES
-from tinygradcnn.kernels.cpu import affine_warp, crop, horizontal_flip
 
 import tinygradcnn as tg
 from tinygradcnn import data
 from tinygradcnn.backend import kernels_for
 from tinygradcnn.data import transforms as T
+from tinygradcnn.kernels.cpu import affine_warp, crop, horizontal_flip
 
 
 @pytest.fixture

@@ -365,5 +365,5 @@ def _bias_grad_kernel(grad_planes):
 
 def conv2d_backward_bias(grad_out: np.ndarray) -> np.ndarray:
     """dL/dbias (O,) = dL/dout (N, O, OH, OW) summed over batch and pixels."""
-    N, O = grad_out.shape[:2]
-    return _bias_grad_kernel(grad_out.reshape(N, O, -1))
+    N, O, OH, OW = grad_out.shape
+    return _bias_grad_kernel(grad_out.reshape(N, O, OH * OW))  # -1 is ambiguous when N == 0

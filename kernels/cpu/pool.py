@@ -4,6 +4,14 @@ Each kernel runs one (sample, channel) plane per job: planes are independent, so
 backward scatter (``grad_input[argmax] += grad``, overlapping windows included) never races.
 Windows are clamped to the input once per call, as per-axis tables of where each output's
 window starts and ends, so the inner loops do no padding tests and no division.
+
+A window may hold no input element at all: with dilation its taps can step over the whole
+input from the padding on one side to the padding on the other (kernel 2, dilation 2,
+padding 1 over a 1-pixel axis). Such a window's maximum is -inf, as in PyTorch, and its
+argmax is the sentinel ``NO_INPUT`` (-1), which the backward skips: it passes no gradient
+and never indexes the input with it. Average windows always hold an input element once the
+op layer has checked the sizes; the kernels still skip an empty one rather than read
+outside the plane.
 """
 
 from __future__ import annotations
@@ -17,6 +25,9 @@ from ..shapes import pool_output_size
 from .launch import threaded
 
 Pair = tuple[int, int]
+
+# argmax of a max-pool window that holds no input element (it lies wholly in the padding)
+NO_INPUT = -1
 
 
 def _output_shape(x_shape, kernel_size, stride, padding, dilation, ceil_mode):
@@ -61,9 +72,11 @@ def _adaptive_windows(size: int, out: int):
 
 @njit(cache=True, inline="always")
 def _window_max(plane, W, h0, kh_n, dh, w0, kw_n, dw):
-    """(maximum, its flat index h * W + w) over a window of kh_n x kw_n taps from (h0, w0)."""
+    """(maximum, its flat index h * W + w) over a window of kh_n x kw_n taps from (h0, w0);
+    (-inf, NO_INPUT) for a window with no taps inside the input."""
     best = -np.inf
-    best_at = h0 * W + w0
+    # an all -inf window still names its first tap, as PyTorch does; an empty one, none
+    best_at = h0 * W + w0 if kh_n > 0 and kw_n > 0 else NO_INPUT
     for kh in range(kh_n):
         h = h0 + kh * dh
         for kw in range(kw_n):
@@ -103,7 +116,8 @@ def _max_pool_kernel(KH: int, KW: int):
 def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair,
                        dilation: Pair, ceil_mode: bool) -> tuple[np.ndarray, np.ndarray]:
     """Window maxima (N, C, H, W) -> (N, C, OH, OW), and each maximum's flat index h * W + w
-    in its (H, W) plane (int64, same shape) for the backward pass. Padding counts as -inf."""
+    in its (H, W) plane (int64, same shape) for the backward pass. Padding counts as -inf; a
+    window wholly in the padding gives -inf and the index ``NO_INPUT`` (-1)."""
     shape = _output_shape(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     out = np.empty(shape, x.dtype)
     argmax = np.empty(shape, np.int64)
@@ -124,12 +138,15 @@ def _max_pool_backward_kernel(grad_out, argmax, grad_x):
         flat = grad_x[n, c].reshape(-1)
         for oh in range(OH):
             for ow in range(OW):
-                flat[argmax[n, c, oh, ow]] += grad_out[n, c, oh, ow]
+                at = argmax[n, c, oh, ow]
+                if at >= 0:  # NO_INPUT: the window held no input element to pass it to
+                    flat[at] += grad_out[n, c, oh, ow]
 
 
 def max_pool2d_backward(grad_out: np.ndarray, argmax: np.ndarray, input_shape) -> np.ndarray:
-    """dL/dx: each output's gradient goes to the input element that was its maximum
-    (summed where windows overlap); every other element gets zero."""
+    """dL/dx (N, C, H, W): each output's gradient goes to the input element that was its
+    maximum (summed where windows overlap); every other element gets zero, and a window
+    with no input element (argmax ``NO_INPUT``) passes nothing."""
     grad_x = np.zeros(input_shape, grad_out.dtype)
     _max_pool_backward_kernel(grad_out, argmax, grad_x)
     return grad_x
@@ -153,12 +170,15 @@ def _window_mean_kernel(x, out, h_start, h_stop, h_count, w_start, w_stop, w_cou
             h0, h1 = h_start[oh], h_stop[oh]
             for ow in range(OW):
                 w0, w1 = w_start[ow], w_stop[ow]
-                total = plane[0, 0] * 0
+                if h0 >= h1 or w0 >= w1:  # no input element: PyTorch's 0, and no read
+                    out[n, c, oh, ow] = 0
+                    continue
+                total = plane[h0, w0] * 0
                 for h in range(h0, h1):
                     for w in range(w0, w1):
                         total += plane[h, w]
                 count = divisor if divisor > 0 else h_count[oh] * w_count[ow]
-                out[n, c, oh, ow] = total / count if h1 > h0 and w1 > w0 else 0
+                out[n, c, oh, ow] = total / count
 
 
 @threaded
@@ -174,6 +194,8 @@ def _window_mean_backward_kernel(grad_out, grad_x, h_start, h_stop, h_count, w_s
             h0, h1 = h_start[oh], h_stop[oh]
             for ow in range(OW):
                 w0, w1 = w_start[ow], w_stop[ow]
+                if h0 >= h1 or w0 >= w1:  # an empty window's count may be 0: nothing to share
+                    continue
                 count = divisor if divisor > 0 else h_count[oh] * w_count[ow]
                 share = grad_out[n, c, oh, ow] / count
                 for h in range(h0, h1):

@@ -5,7 +5,10 @@ neighbouring threads take neighbouring output columns, whose windows are neighbo
 columns, so the reads coalesce. Backward kernels give one thread one *output* gradient and
 scatter it into the input with atomic adds: windows may overlap (stride < kernel), and an
 atomic add is what lets two threads write one input element safely. Window bounds are
-clamped once per output, as on the CPU (``kernels/cpu/pool.py``, same conventions).
+clamped once per output, as on the CPU (``kernels/cpu/pool.py``, same conventions): a
+max-pool window with no input element (wholly in the padding) gives -inf and the argmax
+``NO_INPUT`` (-1), which the backward skips, and an empty average window gives 0 and no
+gradient, so no thread ever indexes outside its plane.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from .launch import grid_1d
 from .memory import zeros
 
 Pair = tuple[int, int]
+
+# argmax of a max-pool window that holds no input element (it lies wholly in the padding)
+NO_INPUT = -1
 
 
 def _output_shape(x_shape, kernel_size, stride, padding, dilation, ceil_mode):
@@ -60,7 +66,8 @@ def _unravel(k, OH, OW):
 
 @cuda.jit(cache=True)
 def _max_pool_kernel(x, out, argmax, KH, KW, sh, sw, ph, pw, dh, dw):
-    """One thread per output pixel: the window's first maximum and its flat h * W + w."""
+    """One thread per output pixel: the window's first maximum and its flat h * W + w
+    (NO_INPUT when no tap of the window is inside the input)."""
     N, C, H, W = x.shape
     OH, OW = out.shape[2], out.shape[3]
     start, stride = cuda.grid(1), cuda.gridsize(1)
@@ -87,13 +94,15 @@ def _max_pool_kernel(x, out, argmax, KH, KW, sh, sw, ph, pw, dh, dw):
                     best_h = h
                     best_w = w
         out[n, c, oh, ow] = best
-        argmax[n, c, oh, ow] = best_h * W + best_w
+        # an all -inf window still names its first tap, as PyTorch does; an empty one, none
+        argmax[n, c, oh, ow] = best_h * W + best_w if kh0 < kh1 and kw0 < kw1 else NO_INPUT
 
 
 def max_pool2d_forward(x, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
                        ceil_mode: bool):
     """Window maxima (N, C, H, W) -> (N, C, OH, OW), and each maximum's flat index h * W + w
-    in its (H, W) plane (int64, same shape) for the backward pass. Padding counts as -inf."""
+    in its (H, W) plane (int64, same shape) for the backward pass. Padding counts as -inf; a
+    window wholly in the padding gives -inf and the index ``NO_INPUT`` (-1)."""
     shape = _output_shape(tuple(x.shape), kernel_size, stride, padding, dilation, ceil_mode)
     out = cuda.device_array(shape, dtype=x.dtype)
     argmax = cuda.device_array(shape, dtype=np.int64)
@@ -105,24 +114,28 @@ def max_pool2d_forward(x, kernel_size: Pair, stride: Pair, padding: Pair, dilati
 
 
 @cuda.jit(cache=True)
-def _max_pool_backward_kernel(grad_out, argmax, grad_x, plane_size):
-    """One thread per output gradient: added atomically to its window's maximum."""
+def _max_pool_backward_kernel(grad_out, argmax, grad_x, per_plane, plane_size):
+    """One thread per output gradient: added atomically to its window's maximum (none for a
+    window with no input element)."""
     start, stride = cuda.grid(1), cuda.gridsize(1)
-    per_plane = grad_out.size // (grad_x.size // plane_size)
     for k in range(start, grad_out.size, stride):
-        plane = k // per_plane
-        cuda.atomic.add(grad_x, plane * plane_size + argmax[k], grad_out[k])
+        # NO_INPUT would land on the previous plane's last element: skip it
+        if argmax[k] >= 0:
+            plane = k // per_plane
+            cuda.atomic.add(grad_x, plane * plane_size + argmax[k], grad_out[k])
 
 
 def max_pool2d_backward(grad_out, argmax, input_shape):
-    """dL/dx: each output's gradient goes to the input element that was its maximum
-    (summed where windows overlap); every other element gets zero."""
+    """dL/dx (N, C, H, W): each output's gradient goes to the input element that was its
+    maximum (summed where windows overlap); every other element gets zero, and a window
+    with no input element (argmax ``NO_INPUT``) passes nothing."""
     grad_x = zeros(tuple(input_shape), grad_out.dtype)
     if grad_out.size:
         blocks, threads = grid_1d(grad_out.size)
         _max_pool_backward_kernel[blocks, threads](
             grad_out.reshape(grad_out.size), argmax.reshape(argmax.size),
-            grad_x.reshape(grad_x.size), input_shape[2] * input_shape[3],
+            grad_x.reshape(grad_x.size), grad_out.shape[2] * grad_out.shape[3],
+            input_shape[2] * input_shape[3],
         )  # fmt: skip
     return grad_x
 
@@ -219,6 +232,9 @@ def _adaptive_avg_pool_kernel(x, out):
         n, c = plane // C, plane % C
         h0, h1 = _adaptive_window(oh, H, OH)
         w0, w1 = _adaptive_window(ow, W, OW)
+        if h0 >= h1 or w0 >= w1:  # only an empty input (H or W 0) has empty windows
+            out[n, c, oh, ow] = 0
+            continue
         total = x[n, c, h0, w0] * 0
         for h in range(h0, h1):
             for w in range(w0, w1):
@@ -246,6 +262,8 @@ def _adaptive_avg_pool_backward_kernel(grad_out, grad_x):
         n, c = plane // C, plane % C
         h0, h1 = _adaptive_window(oh, H, OH)
         w0, w1 = _adaptive_window(ow, W, OW)
+        if h0 >= h1 or w0 >= w1:
+            continue
         share = grad_out[n, c, oh, ow] / ((h1 - h0) * (w1 - w0))
         for h in range(h0, h1):
             for w in range(w0, w1):

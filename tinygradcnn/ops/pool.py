@@ -63,10 +63,19 @@ class AdaptiveAvgPool2d(Function):
         return ctx.kernels.adaptive_avg_pool2d_backward(grad, ctx.input_shape)
 
 
+def _check_not_empty(op: str, input: Tensor, batched_ndim: int) -> None:
+    """PyTorch's rule: only the batch may be empty (an empty plane has no windows to pool)."""
+    sizes = input.shape[1:] if input.ndim == batched_ndim else input.shape
+    if 0 in sizes:
+        raise ValueError(f"{op}: input may be empty only along the batch, got shape "
+                         f"{input.shape}")
+
+
 def _pool_args(op: str, input: Tensor, kernel_size, stride, padding, dilation, ceil_mode):
     """Validate a 2-d pool's arguments; returns (batched input, unbatched?, pairs...)."""
     float_tensor(op, "input", input)
     ndim_in(op, "input", input, (3, 4), "(N, C, H, W) or (C, H, W)")
+    _check_not_empty(op, input, 4)
     kernel = int_tuple(op, "kernel_size", kernel_size, 2, minimum=1)
     default_stride = stride is None or isinstance(stride, (tuple, list)) and not stride
     stride = kernel if default_stride else int_tuple(op, "stride", stride, 2, minimum=1)
@@ -163,8 +172,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     if isinstance(sizes, (tuple, list)) and len(sizes) == 2:  # None keeps that input size
         sizes = tuple(input.shape[-2 + a] if s is None else s for a, s in enumerate(sizes))
     sizes = int_tuple(op, "output_size", sizes, 2, minimum=1)
-    if min(input.shape[-2:]) < 1:
-        raise ValueError(f"{op}: input has an empty spatial size {input.shape}")
+    _check_not_empty(op, input, 4)
     unbatched = input.ndim == 3
     x = input.unsqueeze(0) if unbatched else input
     out = AdaptiveAvgPool2d.apply(x, output_size=sizes)
@@ -175,6 +183,7 @@ def _pool1d(pool2d, op: str, input: Tensor, **params) -> Tensor:
     """Run a 2-d pool on (N, C, 1, L); 1-d int (or 1-tuple) arguments apply to the L axis."""
     float_tensor(op, "input", input)
     ndim_in(op, "input", input, (2, 3), "(N, C, L) or (C, L)")
+    _check_not_empty(op, input, 3)
     lifted = {}
     for name, value in params.items():
         if name in ("kernel_size", "stride", "padding", "dilation") and value is not None:

@@ -115,24 +115,33 @@ def amin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return _extreme("min", input, dim, keepdim)
 
 
+def _first_largest(op: str, input: Tensor, dim: int | None, keepdim: bool) -> Tensor:
+    # an empty reduction has no index to return (the kernel would read past the end)
+    empty = ValueError(f"{op}: cannot reduce an empty dimension of a tensor of shape "
+                       f"{input.shape}")
+    if dim is None:
+        if input.numel() == 0:
+            raise empty
+        return _first_largest(op, input.reshape(-1), 0, False)
+    axis = check_dim(op, dim, input.ndim)
+    if input.ndim == 0:
+        return Tensor._make(input.kernels.full((), 0, np.int64))
+    if input.shape[axis] == 0:
+        raise empty
+    return Tensor._make(input.kernels.argmax(input.data, axis, keepdim))
+
+
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the first largest value along ``dim`` (None: of the flattened tensor), int64.
 
     Shapes: (d0, ..., dn) -> ``dim`` removed (kept as 1 with ``keepdim``); dim=None -> ().
     """
-    if dim is None:
-        return argmax(input.reshape(-1), 0)
-    axis = check_dim("argmax", dim, input.ndim)
-    if input.ndim == 0:
-        return Tensor._make(input.kernels.full((), 0, np.int64))
-    return Tensor._make(input.kernels.argmax(input.data, axis, keepdim))
+    return _first_largest("argmax", input, dim, keepdim)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the first smallest value along ``dim``, int64; shapes as ``argmax``."""
-    if dim is not None:
-        check_dim("argmin", dim, input.ndim)
-    return argmax(-_float(input), dim, keepdim)
+    return _first_largest("argmin", -_float(input), dim, keepdim)
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
