@@ -144,3 +144,34 @@ def test_argmax_over_an_empty_dimension_is_an_error_and_over_another_is_empty(de
         with pytest.raises(ValueError, match=rf"{op}: cannot reduce an empty dimension"):
             getattr(x, op)()
         assert getattr(x, op)(0).shape == (0,)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("device", DEVICES)
+def test_batch_norm_training_on_an_empty_batch_passes_through_as_torch(device):
+    # PyTorch: an empty output, zero weight/bias gradients, the running statistics untouched
+    # and num_batches_tracked counted (the module counts before the functional call)
+    torch = torch_or_skip()
+    ours, theirs = nn.BatchNorm2d(3).to(device), torch.nn.BatchNorm2d(3)
+    x = tg.zeros((0, 3, 4, 4), device=device, requires_grad=True)
+    tx = torch.zeros((0, 3, 4, 4), requires_grad=True)
+    y, ty = ours(x), theirs(tx)
+    assert y.shape == tuple(ty.shape)
+    y.sum().backward()
+    ty.sum().backward()
+    assert x.grad.shape == tuple(tx.grad.shape)
+    for name in ("weight", "bias"):
+        np.testing.assert_array_equal(getattr(ours, name).grad.numpy(),
+                                      getattr(theirs, name).grad.numpy())
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        np.testing.assert_array_equal(getattr(ours, name).numpy(),
+                                      getattr(theirs, name).numpy(), err_msg=name)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_division_by_zero_is_ieee_as_in_torch_not_an_exception(device):
+    x = tg.tensor([1.0, -1.0, 0.0], device=device)
+    np.testing.assert_array_equal((x / 0).numpy(), [np.inf, -np.inf, np.nan])
+    assert np.isnan(tg.zeros((3, 0), device=device).mean(1).numpy()).all()
+    assert np.isnan(F.mse_loss(tg.zeros((0, 4), device=device),
+                               tg.zeros((0, 4), device=device)).item())

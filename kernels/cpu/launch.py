@@ -35,6 +35,9 @@ class ThreadedKernel:
     on disk); calling it runs the build that suits the size of its array arguments."""
 
     def __init__(self, function, **options) -> None:
+        # IEEE arithmetic as in NumPy and PyTorch (x / 0 is inf, 0 / 0 is nan), not Python's
+        # ZeroDivisionError; it also spares every division a zero test that blocks vectorising
+        options.setdefault("error_model", "numpy")
         self.serial = njit(cache=True, **options)(function)
         # Numba names its cache files after the function's qualified name and keys them by
         # bytecode, so the parallel build needs a name of its own not to load the serial one.
@@ -80,7 +83,8 @@ def _compiled_scalar_functions() -> dict:
         # shared.py's functions are called with fixed arguments: inlined into the kernel's IR,
         # they need no build of their own (0.1-0.2 s of compile each, for SGD or Adam)
         inlined = function.__module__ == shared.__name__
-        dispatcher = njit(inline="always")(copy) if inlined else njit(inline="never")(copy)
+        dispatcher = (njit(inline="always", error_model="numpy")(copy) if inlined
+                      else njit(inline="never", error_model="numpy")(copy))
         # A kernel that closes over a compiled function (the elementwise loops) has it in its
         # cache key, and a Numba function pickles with a random per-process id, which would
         # make every process miss the on-disk cache. A fixed id keeps the key stable; the

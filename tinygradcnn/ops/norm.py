@@ -29,9 +29,14 @@ class BatchNorm(Function):
                 momentum, eps):
         k = ctx.kernels
         ctx.training = training
+        ctx.empty = x.size == 0
         if training:
             if num_batches_tracked is not None:
                 k.batch_norm_count(num_batches_tracked)
+            if ctx.empty:  # as PyTorch: an empty batch leaves the running statistics alone
+                ctx.channels = x.shape[1]
+                return k.copy(x)
+            if num_batches_tracked is not None:
                 if momentum is None:  # cumulative average: batch b weighs 1 / b
                     momentum = 1.0 / float(k.to_numpy(num_batches_tracked))
             y, mean, invstd = k.batch_norm_forward_train(
@@ -48,7 +53,10 @@ class BatchNorm(Function):
     @staticmethod
     def backward(ctx, grad):
         k = ctx.kernels
-        if ctx.training:
+        if ctx.training and ctx.empty:
+            zeros = k.zeros((ctx.channels,), grad.dtype)
+            grad_x, grad_weight, grad_bias = grad, zeros, k.copy(zeros)
+        elif ctx.training:
             x, weight, mean, invstd = ctx.saved_arrays
             grad_x, grad_weight, grad_bias = k.batch_norm_backward(grad, x, mean, invstd, weight)
         else:
@@ -145,7 +153,7 @@ def batch_norm(
         raise ValueError(f"{op}: eps must be non-negative, got {eps}")
     if training:
         per_channel = input.numel() // channels if channels else 0
-        if per_channel <= 1:
+        if per_channel <= 1 and input.shape[0] != 0:  # an empty batch passes through
             raise ValueError(
                 f"{op}: expected more than 1 value per channel when training, "
                 f"got input of shape {input.shape}"
