@@ -19,7 +19,8 @@ import types
 import numpy as np
 from numba import get_num_threads, njit
 
-from .. import scalar, shared
+from .. import shared
+from ..scalar_build import compile_scalar_functions
 
 # Below this many elements in its largest array a kernel runs on the calling thread.
 PARALLEL_MIN_SIZE = 1 << 18
@@ -68,37 +69,25 @@ def _compiled_scalar_functions() -> dict:
     inliner refuses the ``f(x, *params)`` calls of the elementwise loops, and LLVM inlines
     these small functions into the loops anyway (a ReLU or an add over 300k floats runs as
     fast as with the IR inlined)."""
-    plain = [
-        value for module in (scalar, shared) for value in vars(module).values()
-        if isinstance(value, types.FunctionType) and value.__module__ == module.__name__
-    ]
-    # Each copy resolves the names it calls (``sigmoid`` inside ``silu``) in a namespace where
-    # they are compiled too: Numba cannot call a plain Python function.
-    namespaces = {module.__name__: dict(vars(module)) for module in (scalar, shared)}
-    compiled = {}
-    for function in plain:
-        copy = types.FunctionType(function.__code__, namespaces[function.__module__],
-                                  function.__name__, function.__defaults__)
-        copy.__qualname__, copy.__module__ = function.__qualname__, function.__module__
-        # shared.py's functions are called with fixed arguments: inlined into the kernel's IR,
-        # they need no build of their own (0.1-0.2 s of compile each, for SGD or Adam)
-        inlined = function.__module__ == shared.__name__
-        dispatcher = (njit(inline="always", error_model="numpy")(copy) if inlined
-                      else njit(inline="never", error_model="numpy")(copy))
-        # A kernel that closes over a compiled function (the elementwise loops) has it in its
-        # cache key, and a Numba function pickles with a random per-process id, which would
-        # make every process miss the on-disk cache. A fixed id keeps the key stable; the
-        # rest of the key is the function's code and constants, so editing an op in
-        # scalar.py recompiles its loops. Kernels that call these functions as module globals
-        # (random, optim, augment, loss) follow Numba's rule for callees in other files: their
-        # cache does not see an edit of shared.py (clear Numba's cache after one).
-        dispatcher._set_uuid(f"tinygradcnn.cpu.{function.__module__}.{function.__name__}")  # type: ignore[attr-defined]
-        compiled[function] = dispatcher
-    for namespace in namespaces.values():
-        for name, value in namespace.items():
-            if isinstance(value, types.FunctionType) and value in compiled:
-                namespace[name] = compiled[value]
-    return compiled
+    return compile_scalar_functions(_compile)
+
+
+def _compile(copy):
+    # shared.py's functions are called with fixed arguments: inlined into the kernel's IR,
+    # they need no build of their own (0.1-0.2 s of compile each, for SGD or Adam)
+    if copy.__module__ == shared.__name__:
+        dispatcher = njit(inline="always", error_model="numpy")(copy)
+    else:
+        dispatcher = njit(inline="never", error_model="numpy")(copy)
+    # A kernel that closes over a compiled function (the elementwise loops) has it in its
+    # cache key, and a Numba function pickles with a random per-process id, which would
+    # make every process miss the on-disk cache. A fixed id keeps the key stable; the
+    # rest of the key is the function's code and constants, so editing an op in
+    # scalar.py recompiles its loops. Kernels that call these functions as module globals
+    # (random, optim, augment, loss) follow Numba's rule for callees in other files: their
+    # cache does not see an edit of shared.py (clear Numba's cache after one).
+    dispatcher._set_uuid(f"tinygradcnn.cpu.{copy.__module__}.{copy.__name__}")
+    return dispatcher
 
 
 def device_function(function):

@@ -21,13 +21,12 @@ import math
 import sys
 import threading
 import time
-import types
 
 import numpy as np
 from numba import config, cuda
 
-from .. import scalar, shared
 from ..broadcast import MAX_DIMS
+from ..scalar_build import compile_scalar_functions
 
 SIMULATOR = bool(config.ENABLE_CUDASIM)  # type: ignore[attr-defined]
 
@@ -96,26 +95,13 @@ def _compiled_scalar_functions() -> dict:
     """Every function of ``kernels/scalar.py`` and ``kernels/shared.py`` as a CUDA device
     function, keyed by the plain function (built on first use, compiled with the first kernel
     that calls it). The mirror of the CPU helper in ``kernels/cpu/launch.py``."""
-    plain = [
-        value for module in (scalar, shared) for value in vars(module).values()
-        if isinstance(value, types.FunctionType) and value.__module__ == module.__name__
-    ]
-    # Each copy resolves the names it calls (``sigmoid`` inside ``silu``) in a namespace where
-    # they are device functions too: a kernel cannot call a plain Python function.
-    namespaces = {module.__name__: dict(vars(module)) for module in (scalar, shared)}
-    compiled = {}
-    for function in plain:
-        copy = types.FunctionType(function.__code__, namespaces[function.__module__],
-                                  function.__name__, function.__defaults__)
-        copy.__qualname__, copy.__module__ = function.__qualname__, function.__module__
-        if SIMULATOR:
-            copy = _wrapping_integers(copy)
-        compiled[function] = cuda.jit(device=True, **_DEVICE_FUNCTION_OPTIONS)(copy)
-    for namespace in namespaces.values():
-        for name, value in namespace.items():
-            if isinstance(value, types.FunctionType) and value in compiled:
-                namespace[name] = compiled[value]
-    return compiled
+    return compile_scalar_functions(_compile)
+
+
+def _compile(copy):
+    if SIMULATOR:
+        copy = _wrapping_integers(copy)
+    return cuda.jit(device=True, **_DEVICE_FUNCTION_OPTIONS)(copy)
 
 
 def _wrapping_integers(function):
