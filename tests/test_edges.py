@@ -93,9 +93,12 @@ def test_norms_and_softmax_of_an_empty_batch_match_torch(device):
     x3, x4 = np.zeros((0, 3, 4)), np.zeros((0, 3, 2, 2))
     compare_with_torch(lambda x: F.layer_norm(x, (3, 4)), lambda x: tf.layer_norm(x, (3, 4)),
                        x3, device=device, dtype=np.float64)
-    stats = lambda lib: (lib.zeros(3, dtype=lib.float64), lib.ones(3, dtype=lib.float64))  # noqa: E731
-    compare_with_torch(lambda x: F.batch_norm(x, *stats(tg), training=False),
-                       lambda x: tf.batch_norm(x, *stats(torch), training=False),
+    # the running statistics live on the input's device (Function.apply's one-device rule)
+    stats = (tg.zeros(3, dtype=tg.float64, device=device), tg.ones(3, dtype=tg.float64,
+                                                                    device=device))
+    torch_stats = (torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64))
+    compare_with_torch(lambda x: F.batch_norm(x, *stats, training=False),
+                       lambda x: tf.batch_norm(x, *torch_stats, training=False),
                        x4, device=device, dtype=np.float64)
     for dim in (1, -1):
         compare_with_torch(lambda x, dim=dim: F.softmax(x, dim),

@@ -100,18 +100,18 @@ def _compiled_scalar_functions() -> dict:
 
 def _compile(copy):
     if SIMULATOR:
-        copy = _wrapping_integers(copy)
+        copy = _silent_like_a_gpu(copy)
     return cuda.jit(device=True, **_DEVICE_FUNCTION_OPTIONS)(copy)
 
 
-def _wrapping_integers(function):
-    """``function`` run with NumPy's integer-overflow warnings off: on a GPU uint64
-    arithmetic wraps silently (the random hash relies on it); the simulator runs the same
-    code on NumPy scalars, which warn on every wrap."""
+def _silent_like_a_gpu(function):
+    """``function`` run with NumPy's arithmetic warnings off. On a GPU uint64 arithmetic
+    wraps silently (the random hash relies on it) and ``x / 0`` is inf without a word; the
+    simulator runs the same code on NumPy scalars, which warn on every wrap and division."""
 
     @functools.wraps(function)
     def quiet(*args):
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             return function(*args)
 
     return quiet
