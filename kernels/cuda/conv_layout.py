@@ -69,13 +69,6 @@ def operand_b(mode, b, g, kk, col, geo, zero):
     """Element (kk, col) of the right operand of group ``g``: an implicit im2col matrix."""
     N, C, H, W, O, OH, OW, KH, KW, sh, sw, top, left, dh, dw, groups = geo
     Cg, Og = C // groups, O // groups
-    if mode == FORWARD:  # x column of tap kk at output pixel col
-        c = kk // (KH * KW)
-        kh = (kk // KW) % KH
-        kw = kk % KW
-        n = col // (OH * OW)
-        p = col - n * OH * OW
-        return _input_value(b, n, g * Cg + c, p // OW, p % OW, kh, kw, geo, zero)
     if mode == INPUT:  # grad_out pixel feeding input pixel col through tap (o, kh, kw)
         o = kk // (KH * KW)
         kh = (kk // KW) % KH
@@ -90,10 +83,11 @@ def operand_b(mode, b, g, kk, col, geo, zero):
         if oh >= OH or ow >= OW:
             return zero
         return b[((n * O + g * Og + o) * OH + oh) * OW + ow]
-    # WEIGHT: x column of tap col at output pixel kk
-    c = col // (KH * KW)
-    kh = (col // KW) % KH
-    kw = col % KW
-    n = kk // (OH * OW)
-    p = kk - n * OH * OW
+    # FORWARD: x at tap kk and output pixel col; WEIGHT: the same matrix transposed
+    tap, pixel = (kk, col) if mode == FORWARD else (col, kk)
+    c = tap // (KH * KW)
+    kh = (tap // KW) % KH
+    kw = tap % KW
+    n = pixel // (OH * OW)
+    p = pixel - n * OH * OW
     return _input_value(b, n, g * Cg + c, p // OW, p % OW, kh, kw, geo, zero)
