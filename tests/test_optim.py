@@ -192,8 +192,8 @@ def test_optimizer_and_schedule_bases_are_abstract():
         optim.LRScheduler(optim.SGD([param], lr=0.1))
 
     class HalfEveryEpoch(optim.LRScheduler):
-        def lr_at(self, base_lr, epoch):
-            return base_lr * 0.5**epoch
+        def get_lr(self):
+            return [base_lr * 0.5**self.last_epoch for base_lr in self.base_lrs]
 
     optimizer = optim.SGD([param], lr=0.1)
     schedule = HalfEveryEpoch(optimizer)
