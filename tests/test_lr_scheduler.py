@@ -64,6 +64,17 @@ CASES = [
                                base_momentum=0.8, max_momentum=0.9)),
     ("OneCycleLR-no-momentum", "sgd", 20,
      lambda m, o: m.OneCycleLR(o, max_lr=0.3, total_steps=20, cycle_momentum=False)),
+    ("MultiplicativeLR", "sgd", 15, lambda m, o: m.MultiplicativeLR(o, lambda epoch: 0.9)),
+    ("ConstantLR", "sgd", 10, lambda m, o: m.ConstantLR(o, factor=0.5, total_iters=4)),
+    ("PolynomialLR", "adam", 12, lambda m, o: m.PolynomialLR(o, total_iters=8, power=2.0)),
+    ("CosineAnnealingWarmRestarts", "sgd", 40,
+     lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=1e-3)),
+    ("ChainedScheduler", "sgd", 12,
+     lambda m, o: m.ChainedScheduler([m.ExponentialLR(o, gamma=0.9),
+                                      m.MultiStepLR(o, milestones=[3, 6], gamma=0.1)])),
+    ("SequentialLR-constant-then-polynomial", "sgd", 15,
+     lambda m, o: m.SequentialLR(o, [m.ConstantLR(o, factor=0.2, total_iters=2),
+                                     m.PolynomialLR(o, total_iters=10)], milestones=[4])),
     ("SequentialLR-warm-up-then-cosine", "sgd", 25,
      lambda m, o: m.SequentialLR(o, [m.LinearLR(o, start_factor=0.1, total_iters=3),
                                      m.CosineAnnealingLR(o, T_max=8)], milestones=[3])),
@@ -113,6 +124,23 @@ def test_two_schedulers_on_one_optimizer_chain_as_in_torch():
             first.step()
             second.step()
             run.append([group["lr"] for group in optimizer.param_groups])
+        lrs.append(run)
+    assert lrs[0] == lrs[1]
+
+
+@pytest.mark.torch
+def test_warm_restarts_at_fractional_epochs_follow_torch():
+    torch = torch_or_skip()
+    lrs = []
+    for module, optimizer in ((lr_scheduler, our_optimizer()),
+                              (torch.optim.lr_scheduler, torch_optimizer(torch))):
+        scheduler = module.CosineAnnealingWarmRestarts(optimizer, T_0=2, T_mult=3)
+        run = []
+        for epoch in range(12):
+            for batch in range(4):  # PyTorch's documented per-batch use
+                optimizer.step()
+                scheduler.step(epoch + batch / 4)
+                run.append(scheduler.get_last_lr())
         lrs.append(run)
     assert lrs[0] == lrs[1]
 
@@ -196,7 +224,9 @@ def test_reduce_lr_on_plateau_resumes_from_a_saved_file(tmp_path):
 
 def test_schedules_are_importable_from_optim_and_from_lr_scheduler():
     for name in ("StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "OneCycleLR",
-                 "LambdaLR", "LinearLR", "SequentialLR", "ReduceLROnPlateau", "LRScheduler"):
+                 "LambdaLR", "LinearLR", "SequentialLR", "ReduceLROnPlateau", "LRScheduler",
+                 "MultiplicativeLR", "ConstantLR", "PolynomialLR", "ChainedScheduler",
+                 "CosineAnnealingWarmRestarts"):
         assert getattr(optim, name) is getattr(optim.lr_scheduler, name)
 
 

@@ -15,13 +15,18 @@ taken; `get_last_lr()` is the lrs the last step set. `ReduceLROnPlateau` is step
 monitored metric instead.
 """
 
+from .composite import ChainedScheduler as ChainedScheduler
+from .composite import SequentialLR as SequentialLR
 from .one_cycle import OneCycleLR as OneCycleLR
 from .plateau import ReduceLROnPlateau as ReduceLROnPlateau
 from .scheduler import LRScheduler as LRScheduler
+from .schedules import ConstantLR as ConstantLR
 from .schedules import CosineAnnealingLR as CosineAnnealingLR
+from .schedules import CosineAnnealingWarmRestarts as CosineAnnealingWarmRestarts
 from .schedules import ExponentialLR as ExponentialLR
 from .schedules import LambdaLR as LambdaLR
 from .schedules import LinearLR as LinearLR
+from .schedules import MultiplicativeLR as MultiplicativeLR
 from .schedules import MultiStepLR as MultiStepLR
-from .schedules import SequentialLR as SequentialLR
+from .schedules import PolynomialLR as PolynomialLR
 from .schedules import StepLR as StepLR

@@ -1,7 +1,7 @@
 """The learning-rate scheduler base class, PyTorch's `LRScheduler`: it owns the epoch count
 and writes each group's lr; a subclass says what the lr is (`get_lr`). The schedules
-themselves are in `schedules.py`, `one_cycle.py` and `plateau.py`; `lr_scheduler.py` is the
-namespace users import them from, as in PyTorch."""
+themselves are in `schedules.py`, `composite.py`, `one_cycle.py` and `plateau.py`;
+`lr_scheduler.py` is the namespace users import them from, as in PyTorch."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""The schedules that set the lr from the epoch count: LambdaLR, StepLR, MultiStepLR,
-ExponentialLR, LinearLR, CosineAnnealingLR, and SequentialLR, which runs several in turn.
+"""The schedules that set the lr from the epoch count: LambdaLR, MultiplicativeLR, StepLR,
+MultiStepLR, ConstantLR, LinearLR, ExponentialLR, CosineAnnealingLR, PolynomialLR and
+CosineAnnealingWarmRestarts. (Schedules made of schedules are in `composite.py`.)
 
 Each follows PyTorch's recursive form (the next lr from the current one) and keeps its closed
-form beside it (`_closed_form_lr`, used when SequentialLR restarts a schedule at epoch 0).
+form beside it (`_closed_form_lr`, used when SequentialLR starts a schedule at a milestone).
 """
 
 from __future__ import annotations
@@ -18,25 +19,25 @@ from .optimizer import Optimizer
 from .scheduler import LRScheduler
 
 
-class LambdaLR(LRScheduler):
-    """lr = initial_lr * lr_lambda(epoch); `lr_lambda` is one function or one per group."""
+class _LambdaScheduler(LRScheduler):
+    """A schedule driven by `lr_lambda`: one function of the epoch, or one per group."""
 
     def __init__(self, optimizer: Optimizer,
                  lr_lambda: Callable[[int], float] | list[Callable[[int], float]],
                  last_epoch: int = -1) -> None:
-        groups = len(optimizer.param_groups)
+        name, groups = type(self).__name__, len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != groups:
-                raise ValueError(f"LambdaLR: expected {groups} lr_lambdas (one per parameter "
+                raise ValueError(f"{name}: expected {groups} lr_lambdas (one per parameter "
                                  f"group), got {len(lr_lambda)}")
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * groups
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"{name}: lr_lambda must be a function, got "
+                                f"{type(fn).__name__}")
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:
-        return [base_lr * fn(self.last_epoch)
-                for fn, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)]
 
     def state_dict(self) -> dict[str, Any]:
         """As PyTorch: functions are not saved, callable objects' attributes are."""
@@ -53,6 +54,24 @@ class LambdaLR(LRScheduler):
         for fn, saved in zip(self.lr_lambdas, saved_lambdas, strict=True):
             if saved is not None:
                 fn.__dict__.update(saved)
+
+
+class LambdaLR(_LambdaScheduler):
+    """lr = initial_lr * lr_lambda(epoch); `lr_lambda` is one function or one per group."""
+
+    def get_lr(self) -> list[float]:
+        return [base_lr * fn(self.last_epoch)
+                for fn, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)]
+
+
+class MultiplicativeLR(_LambdaScheduler):
+    """lr <- lr * lr_lambda(epoch) at every step after the first."""
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial:
+            return self._current_lrs()
+        return [lr * fn(self.last_epoch)
+                for fn, lr in zip(self.lr_lambdas, self._current_lrs(), strict=True)]
 
 
 class StepLR(LRScheduler):
@@ -117,6 +136,29 @@ class ExponentialLR(LRScheduler):
         return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
 
 
+class ConstantLR(LRScheduler):
+    """lr = initial_lr * factor for the first `total_iters` epochs, then initial_lr."""
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        if not 0.0 <= factor <= 1.0:
+            raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor}")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._current_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._current_lrs()
+        return [lr * (1.0 / self.factor) for lr in self._current_lrs()]
+
+    def _closed_form_lr(self) -> list[float]:
+        return [base_lr * (self.factor + (self.last_epoch >= self.total_iters)
+                           * (1 - self.factor)) for base_lr in self.base_lrs]
+
+
 class LinearLR(LRScheduler):
     """Scale the lr by a factor that goes linearly from `start_factor` to `end_factor` over
     `total_iters` epochs, then stays (a warm-up when start_factor < end_factor)."""
@@ -177,71 +219,76 @@ class CosineAnnealingLR(LRScheduler):
                 for base_lr in self.base_lrs]
 
 
-class SequentialLR(LRScheduler):
-    """Run `schedulers` one after the other: `schedulers[i + 1]` takes over at epoch
-    `milestones[i]`, restarted from its own epoch 0 (e.g. a LinearLR warm-up, then a
-    CosineAnnealingLR). All of them drive the same `optimizer`."""
+class PolynomialLR(LRScheduler):
+    """lr = initial_lr * (1 - min(epoch, total_iters) / total_iters) ** power: down to 0 in
+    `total_iters` epochs (a straight line for power 1)."""
 
-    def __init__(self, optimizer: Optimizer, schedulers: list[LRScheduler],
-                 milestones: list[int], last_epoch: int = -1) -> None:
-        from .plateau import ReduceLROnPlateau
-
-        if not schedulers:
-            raise ValueError("SequentialLR: expects at least one scheduler, got none")
-        for index, scheduler in enumerate(schedulers):
-            if isinstance(scheduler, ReduceLROnPlateau):
-                raise ValueError(f"SequentialLR: schedulers[{index}] is a ReduceLROnPlateau, "
-                                 "whose step needs a metric")
-            if getattr(scheduler, "optimizer", None) is not optimizer:
-                raise ValueError(f"SequentialLR: schedulers[{index}] "
-                                 f"({type(scheduler).__name__}) drives another optimizer")
-        if len(milestones) != len(schedulers) - 1:
-            raise ValueError(f"SequentialLR: {len(schedulers)} schedulers need "
-                             f"{len(schedulers) - 1} milestones, got {len(milestones)}")
-        self._schedulers = list(schedulers)
-        self._milestones = list(milestones)
-        self.last_epoch = last_epoch + 1
-        self.optimizer = optimizer
-        # each scheduler took its step 0 when it was built; undo them and start the first
-        for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
-        self._undo_steps(self)
-        index = bisect_right(self._milestones, 0)
-        self._schedulers[index]._initial_step()
-        self._last_lr = self._schedulers[index].get_last_lr()
-
-    @staticmethod
-    def _undo_steps(scheduler: LRScheduler) -> None:
-        if isinstance(scheduler, SequentialLR):
-            for inner in scheduler._schedulers:
-                SequentialLR._undo_steps(inner)
-        else:
-            scheduler.last_epoch -= 1
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1) -> None:
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        """The lrs the running schedule set (it computes them in its own step)."""
-        return self._current_lrs()
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        decay = ((1.0 - self.last_epoch / self.total_iters)
+                 / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        return [lr * decay for lr in self._current_lrs()]
 
-    def step(self) -> None:
-        """Step the schedule of this epoch; at a milestone, start the next one at 0."""
-        self.last_epoch += 1
-        index = bisect_right(self._milestones, self.last_epoch)
-        scheduler = self._schedulers[index]
-        if index > 0 and self._milestones[index - 1] == self.last_epoch:
-            scheduler._update_lr(0)
+    def _closed_form_lr(self) -> list[float]:
+        return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters)
+                ** self.power for base_lr in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR (Loshchilov & Hutter): a half cosine from the initial lr to `eta_min` over
+    T_i epochs, then a restart; T_0 epochs the first time, each next one T_mult times longer.
+    `step(epoch)` accepts a fractional epoch (`epoch + batch / batches`), as in PyTorch."""
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1,  # noqa: N803
+                 eta_min: float = 0.0, last_epoch: int = -1) -> None:
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive int, got "
+                             f"{T_0!r}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got "
+                             f"{T_mult!r}")
+        self.T_0 = self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur: float = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [self.eta_min + (base_lr - self.eta_min)
+                * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base_lr in self.base_lrs]
+
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one epoch, or jump to `epoch` (fractional epochs allowed)."""
+        self._step_count += 1
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        elif epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: epoch must be >= 0, got {epoch}")
+        elif epoch >= self.T_0:
+            if self.T_mult == 1:
+                self.T_cur = epoch % self.T_0
+            else:  # which restart `epoch` falls in: T_0 (1 + T_mult + ... + T_mult^(n-1))
+                n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                self.T_i = self.T_0 * self.T_mult**n
         else:
-            scheduler.step()
-        self._last_lr = scheduler.get_last_lr()
-
-    def state_dict(self) -> dict[str, Any]:
-        state = {key: value for key, value in vars(self).items()
-                 if key not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state = dict(state_dict)
-        saved = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for scheduler, scheduler_state in zip(self._schedulers, saved, strict=True):
-            scheduler.load_state_dict(scheduler_state)
+            self.T_i = self.T_0
+            self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
+            group["lr"] = lr
+        self._last_lr = self._current_lrs()
