@@ -42,7 +42,14 @@ from .norm import (
     layer_norm_backward,
     layer_norm_forward,
 )
-from .optim import adam_step, sgd_step
+from .optim import (
+    adadelta_step,
+    adagrad_step,
+    adam_step,
+    nadam_step,
+    rmsprop_step,
+    sgd_step,
+)
 from .pool import (
     adaptive_avg_pool2d_backward,
     adaptive_avg_pool2d_forward,
