@@ -3,8 +3,9 @@
     default_collate([(image (1, 28, 28), 3), (image, 7)]) -> (Tensor (2, 1, 28, 28), Tensor [3, 7])
 
 Tensors and arrays are stacked along a new first axis, Python floats become a float64 tensor,
-ints an int64 one, bools a bool one; strings are kept as a list; dicts, tuples, named tuples
-and lists are collated field by field (a tuple stays a tuple, where PyTorch returns a list).
+ints an int64 one, bools a bool one; strings are kept as they come (a tuple of them for a
+field of a sample, as in PyTorch); dicts, tuples, named tuples and lists are collated field
+by field (a tuple stays a tuple, where PyTorch returns a list).
 The stacking is done on NumPy arrays (`collate_arrays`), which is also what a worker process
 sends back; `to_tensors` then wraps them, in the loader's process, on the loader's device.
 """
@@ -44,7 +45,7 @@ def collate_arrays(batch: Sequence[Any]) -> Any:
     if isinstance(elem, float):
         return np.array(batch, dtype=np.float64)
     if isinstance(elem, (str, bytes)):
-        return list(batch)
+        return batch
     if isinstance(elem, Mapping):
         collated = {key: collate_arrays([sample[key] for sample in batch]) for key in elem}
         try:
@@ -56,7 +57,7 @@ def collate_arrays(batch: Sequence[Any]) -> Any:
         if len(sizes) != 1:
             raise ValueError(f"default_collate: each element in list of batch should be of "
                              f"equal size, got sizes {sorted(sizes)}")
-        fields = [collate_arrays(list(column)) for column in zip(*batch, strict=True)]
+        fields = [collate_arrays(column) for column in zip(*batch, strict=True)]
         if _is_namedtuple(elem):
             return type(elem)(*fields)
         if isinstance(elem, tuple):
