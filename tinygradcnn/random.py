@@ -58,7 +58,8 @@ class Generator:
 
     def seed(self) -> int:
         """Restart from a fresh non-deterministic seed and return it."""
-        return self.manual_seed(int(np.random.SeedSequence().entropy % 2**63)).initial_seed()
+        fresh = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+        return self.manual_seed(fresh).initial_seed()
 
     def initial_seed(self) -> int:
         """The seed the generator was last (re)started from."""

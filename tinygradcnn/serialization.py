@@ -144,7 +144,7 @@ def save(obj: Any, f: str | os.PathLike | IO[bytes]) -> None:
     nest of dicts, lists and tuples of arrays, Tensors, numbers, strings, bools and None), to
     the path `f` atomically, or to a binary file object. The format follows the extension:
     `.safetensors`, else `.npz` (also for `.pt`/`.pth` names: never a pickle)."""
-    path = f if hasattr(f, "write") else os.fspath(f)  # type: ignore[arg-type]
+    path: str | IO[bytes] = f if not isinstance(f, (str, os.PathLike)) else os.fspath(f)
     arrays, meta = _flatten(obj)
     if isinstance(path, str) and path.endswith(".safetensors"):
         # safetensors sorts its keys: keep the structure (and so the order) in the metadata
@@ -213,14 +213,14 @@ def load(f: str | os.PathLike | IO[bytes], map_location: Any = None,
     by `save`/`np.savez`/safetensors) raises a ValueError naming the file and the problem;
     a missing file raises FileNotFoundError."""
     place = _placer(map_location)
-    if hasattr(f, "read"):  # a file object: read as .npz
-        payload = f.read()  # type: ignore[union-attr]
+    if not isinstance(f, (str, os.PathLike)):  # a file object: read as .npz
+        payload = f.read()
         with tempfile.TemporaryDirectory() as folder:
             path = os.path.join(folder, "buffer.npz")
             with open(path, "wb") as out:
                 out.write(payload)
             return load(path, map_location, weights_only)
-    path = os.fspath(f)  # type: ignore[arg-type]
+    path = os.fspath(f)
     kind = ".safetensors" if path.endswith(".safetensors") else ".npz"
     with open(path, "rb"):  # a missing or unreadable file keeps its own, clear, error
         pass

@@ -109,7 +109,7 @@ class ConcatDataset(Dataset):
         restore = np.argsort(order)
         from ..tensor import Tensor
 
-        fields = []
+        fields: list[Any] = []
         for column in zip(*pieces, strict=True):
             if isinstance(column[0], Tensor):
                 from ..ops.shape import cat

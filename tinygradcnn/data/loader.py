@@ -160,7 +160,8 @@ class DataLoader:
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
-        return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
+        return len(self.sampler if self.batch_sampler is None  # type: ignore[arg-type]
+                   else self.batch_sampler)
 
     def batch_indices(self, epoch: int | None = None) -> list[np.ndarray]:
         """The index arrays of every batch of `epoch` (default: the next one), without
@@ -226,9 +227,12 @@ class DataLoader:
                 pool.shutdown()
 
     def _transformed(self, batch, seed: int):
+        transform = self.transform
+        if transform is None:
+            return batch
         if isinstance(batch, (tuple, list)) and batch:
-            return type(batch)([self.transform(batch[0], seed=seed), *batch[1:]])
-        return self.transform(batch, seed=seed)
+            return type(batch)([transform(batch[0], seed=seed), *batch[1:]])
+        return transform(batch, seed=seed)
 
     def __del__(self) -> None:
         pool = getattr(self, "_pool", None)

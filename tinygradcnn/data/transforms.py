@@ -106,7 +106,7 @@ class Transform(abc.ABC):
         return wrap(self.apply(array, rng))
 
     @abc.abstractmethod
-    def apply(self, images, rng: np.random.Generator):
+    def apply(self, images, rng: np.random.Generator | None):
         """The transformed batch (N, C, H, W) -> (N, C, H', W'), drawing from `rng`; `images`
         is an array on the batch's device (NumPy or CUDA) and so is the result."""
 
@@ -143,7 +143,8 @@ class Compose(Transform):
             return images
         # batch transforms only: one trip from and back to the caller's kind of array
         array, wrap = _as_batch(images)
-        for position, transform in enumerate(self.transforms):
+        batch_transforms: list[Transform] = self.transforms  # type: ignore[assignment]
+        for position, transform in enumerate(batch_transforms):
             rng = None if seed is None else np.random.default_rng(derive_seed(seed, position))
             array = transform.apply(array, rng)
         return wrap(array)
@@ -382,4 +383,4 @@ def after_to_tensor(transform) -> list[Transform] | None:
     rest = steps[1:]
     if not all(isinstance(step, Transform) and not step.draws_random for step in rest):
         return None
-    return rest
+    return rest  # type: ignore[return-value]

@@ -165,7 +165,7 @@ class WorkerPool:
                 result.reraise()
             yield result
 
-    def _next_result(self, timeout: float) -> tuple[int, Any]:
+    def _next_result(self, timeout: float) -> tuple[tuple[int, int], Any]:
         start = time.monotonic()
         while True:
             try:
