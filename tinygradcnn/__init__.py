@@ -12,6 +12,7 @@ from . import cuda as cuda
 from . import data as data
 from . import nn as nn
 from . import optim as optim
+from . import utils as utils
 from . import viz as viz
 from .autograd import Function as Function
 from .autograd import enable_grad as enable_grad
