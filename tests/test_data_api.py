@@ -202,3 +202,20 @@ def test_an_error_in_a_worker_is_raised_in_the_loop_with_its_traceback():
     with pytest.raises(KeyError, match="DataLoader worker process 0") as error:
         list(loader)
     assert "item 2 is missing" in str(error.value)
+
+
+def test_workers_run_numba_kernels_after_the_parent_has():
+    from tinygradcnn.data import transforms as T
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (12, 1, 6, 6), dtype=np.uint8)
+    # RandomCrop to the full size is the identity, but a per-item transform with a kernel
+    transform = T.Compose([T.ToTensor(), T.Normalize(0.5, 0.25), T.RandomCrop(6)])
+    dataset = data.ArrayDataset(images, np.arange(12), transform=transform)
+    assert not dataset.indexable_by_array
+    here = list(data.DataLoader(dataset, batch_size=5))  # runs the kernels in this process
+    there = list(data.DataLoader(dataset, batch_size=5, num_workers=1))
+    for (x_here, y_here), (x_there, y_there) in zip(here, there, strict=True):
+        assert np.array_equal(x_here.numpy(), x_there.numpy())
+        assert y_here.tolist() == y_there.tolist()
+    assert np.allclose(here[0][0].numpy(), (images[:5] / 255 - 0.5) / 0.25, atol=1e-6)
