@@ -219,3 +219,10 @@ def test_workers_run_numba_kernels_after_the_parent_has():
         assert np.array_equal(x_here.numpy(), x_there.numpy())
         assert y_here.tolist() == y_there.tolist()
     assert np.allclose(here[0][0].numpy(), (images[:5] / 255 - 0.5) / 0.25, atol=1e-6)
+
+
+def test_a_dataset_that_cannot_reach_a_worker_is_a_clear_error():
+    dataset = data.ArrayDataset(np.zeros((4, 1, 2, 2), np.uint8), np.arange(4),
+                                transform=lambda picture: 0)
+    with pytest.raises(TypeError, match="cannot send the data set"):
+        list(data.DataLoader(dataset, batch_size=2, num_workers=1))

@@ -237,7 +237,10 @@ class DataLoader:
     def __del__(self) -> None:
         pool = getattr(self, "_pool", None)
         if pool is not None:
-            pool.shutdown()
+            try:
+                pool.shutdown()
+            except Exception:  # at interpreter exit the queues may be gone already
+                pass
 
     def __repr__(self) -> str:
         return (f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import pickle
 import queue
 import random
 import time
@@ -134,13 +135,21 @@ class WorkerPool:
         context = _context(multiprocessing_context)
         self.result_queue = context.Queue()
         self.index_queues = [context.Queue() for _ in range(num_workers)]
-        self.workers = []
+        self.workers: list[Any] = []
         for worker_id, index_queue in enumerate(self.index_queues):
             process = context.Process(
                 target=_worker_loop, daemon=True,
                 args=(dataset, collate_fn, batched, index_queue, self.result_queue, worker_id,
                       num_workers, (base_seed + worker_id) % 2**63, worker_init_fn))
-            process.start()
+            try:
+                process.start()
+            except (pickle.PicklingError, AttributeError, TypeError) as error:
+                self.shutdown()
+                raise TypeError(
+                    f"DataLoader: cannot send the data set, collate_fn or worker_init_fn to a "
+                    f"worker process ({error}); define them at the top level of a module "
+                    "(not as lambdas or local functions), or pass "
+                    "multiprocessing_context='fork' where nothing has used CUDA") from error
             self.workers.append(process)
 
     def run(self, batches: Sequence[Any], prefetch_factor: int,
