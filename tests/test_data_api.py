@@ -120,7 +120,7 @@ def test_generator_makes_shuffles_reproducible_without_the_global_state():
     dataset = data.TensorDataset(np.arange(20))
 
     def order(seed):
-        g = tg.random.Generator().manual_seed(seed)
+        g = tg.Generator().manual_seed(seed)
         loader = data.DataLoader(dataset, batch_size=5, shuffle=True, generator=g)
         return [batch.tolist() for (batch,) in loader] + [b.tolist() for (b,) in loader]
 

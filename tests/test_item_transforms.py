@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import DEVICES
 from torchvision_models import torchvision_models
 
 import tinygradcnn as tg
@@ -116,3 +117,14 @@ def test_mnist_with_to_tensor_matches_torchvisions_first_item():
     assert image.shape == (1, 28, 28) and label == 7 and isinstance(label, int)
     plain = datasets.MNIST(train=False, download=False)
     assert np.allclose(image.numpy(), plain[0][0], atol=1e-6)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_batch_transform_on_one_image_keeps_its_device(device):
+    image = np.random.default_rng(3).random((2, 3, 4)).astype(np.float32)
+    out = T.Normalize([0.5, 0.25], [2.0, 4.0])(tg.tensor(image, device=device))
+    assert out.device == device and out.shape == (2, 3, 4)
+    expected = (image - np.array([0.5, 0.25])[:, None, None]) / np.array([2.0, 4.0])[:, None, None]
+    assert np.allclose(out.numpy(), expected, atol=1e-6)
+    flipped = T.RandomHorizontalFlip(p=1.0)(tg.tensor(image, device=device))
+    assert np.array_equal(flipped.numpy(), image[:, :, ::-1])

@@ -72,6 +72,7 @@ from .ops.shape import squeeze as squeeze
 from .ops.shape import stack as stack
 from .ops.shape import transpose as transpose
 from .ops.shape import unsqueeze as unsqueeze
+from .random import Generator as Generator
 from .random import get_rng_state as get_rng_state
 from .random import manual_seed as manual_seed
 from .random import set_rng_state as set_rng_state
