@@ -3,7 +3,9 @@
 A per-item data set whose `__getitem__` does real work (a few milliseconds of NumPy per
 image, like decoding and resizing a photo) is read with num_workers = 0, 1, 2, ...; the
 batches must be identical to num_workers=0's. Also times one epoch of the start methods
-(forkserver, the default, spawn and fork) on a cheap data set, where the start-up dominates.
+(forkserver, the default, spawn and fork) on a cheap data set, where the start-up dominates,
+and an MNIST-sized uint8 data set with torchvision's `Compose([ToTensor(), Normalize])`
+read through the one-call batch path against item by item.
 
     python benchmarks/bench_loader_workers.py [--items 384] [--work-ms 2] [--repeats 3]
 
@@ -89,6 +91,20 @@ def main() -> None:
         best, worst, _ = _timed(loader, args.repeats)
         print(f"start method {method:10s}: {best * 1000:6.0f} ms for a 2-batch epoch with 2 "
               f"fresh workers (worst {worst * 1000:.0f} ms)")
+    _batch_path_against_items(args.repeats)
+
+
+def _batch_path_against_items(repeats: int, n: int = 6400) -> None:
+    from tinygradcnn.data import transforms as T
+
+    images = np.random.default_rng(0).integers(0, 256, (n, 1, 28, 28), dtype=np.uint8)
+    transform = T.Compose([T.ToTensor(), T.Normalize((0.1307,), (0.3081,))])
+    dataset = data.ArrayDataset(images, np.arange(n) % 10, transform=transform)
+    for name, collate in (("batch path", None), ("item by item", data.default_collate)):
+        loader = data.DataLoader(dataset, 64, collate_fn=collate)
+        best, worst, _ = _timed(loader, repeats)
+        print(f"{n} images (1, 28, 28), ToTensor + Normalize, {name:12s}: "
+              f"{best / n * 1e6:7.1f} us per image (worst {worst / n * 1e6:.1f})")
 
 
 if __name__ == "__main__":
