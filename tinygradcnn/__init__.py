@@ -12,6 +12,7 @@ from . import cuda as cuda
 from . import data as data
 from . import nn as nn
 from . import optim as optim
+from . import utils as utils
 from . import viz as viz
 from .autograd import Function as Function
 from .autograd import enable_grad as enable_grad
@@ -71,6 +72,7 @@ from .ops.shape import squeeze as squeeze
 from .ops.shape import stack as stack
 from .ops.shape import transpose as transpose
 from .ops.shape import unsqueeze as unsqueeze
+from .random import Generator as Generator
 from .random import get_rng_state as get_rng_state
 from .random import manual_seed as manual_seed
 from .random import set_rng_state as set_rng_state
