@@ -415,3 +415,19 @@ def test_softmax_with_no_dim_warns_and_picks_torchs_implicit_dim():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nn.Softmax(dim=1)(tg.ones(2, 3))
+
+
+def test_to_casts_floating_parameters_and_buffers_only_and_keeps_the_objects():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    weight = model[0].weight
+    model(tg.ones(2, 1, 5, 5)).sum().backward()
+    assert model.double() is model and model[0].weight is weight
+    assert weight.dtype == np.float64 and weight.grad.dtype == np.float64
+    assert model[1].running_mean.dtype == np.float64
+    assert model[1].num_batches_tracked.dtype == np.int64
+    assert model(tg.ones(1, 1, 5, 5, dtype=np.float64)).dtype == np.float64
+    assert model.to(np.float32)[0].weight.dtype == np.float32
+    assert model.to("cpu", dtype=np.float64)[0].bias.dtype == np.float64
+    assert model.float()[1].weight.dtype == np.float32
+    with pytest.raises(TypeError, match="only floating-point dtypes"):
+        model.to(np.int64)

@@ -328,17 +328,43 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
-    def to(self, device: str) -> Module:
-        """Move every parameter, gradient and buffer to `device`, in place: the Parameter
-        objects stay the same, so an optimizer built before the move keeps working."""
-        device = normalize_device(device, f"{type(self).__name__}.to")
+    def to(self, device: Any = None, dtype: Any = None) -> Module:
+        """Move every parameter, gradient and buffer to `device` and/or cast the floating-point
+        ones to `dtype`, in place: `model.to("cuda")`, `model.to(tg.float64)`. The Parameter
+        objects stay the same, so an optimizer built before the move keeps working; integer
+        buffers (`num_batches_tracked`) keep their dtype, as in PyTorch."""
+        caller = f"{type(self).__name__}.to"
+        if device is not None and not isinstance(device, str) and dtype is None:
+            try:  # model.to(dtype), as in PyTorch
+                dtype, device = np.dtype(device), None
+            except TypeError:
+                pass
+        if device is not None:
+            device = normalize_device(device, caller)
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+            if dtype.kind != "f":
+                raise TypeError(f"{caller}: only floating-point dtypes are supported, got "
+                                f"{dtype}")
         with no_grad():
             for tensor in [*self.parameters(), *self.buffers()]:
-                if tensor.device != device:
+                if device is not None and tensor.device != device:
                     tensor.data = tensor.to(device).data
                     if tensor.grad is not None:
                         tensor.grad = tensor.grad.to(device)
+                if dtype is not None and tensor.dtype.kind == "f" and tensor.dtype != dtype:
+                    tensor.data = tensor.kernels.astype(tensor.data, dtype)
+                    if tensor.grad is not None:
+                        tensor.grad = tensor.grad.to(dtype)
         return self
+
+    def float(self) -> Module:
+        """Cast floating-point parameters and buffers to float32, in place."""
+        return self.to(dtype=np.float32)
+
+    def double(self) -> Module:
+        """Cast floating-point parameters and buffers to float64 (for gradient checks)."""
+        return self.to(dtype=np.float64)
 
     def cpu(self) -> Module:
         return self.to("cpu")
