@@ -431,3 +431,30 @@ def test_to_casts_floating_parameters_and_buffers_only_and_keeps_the_objects():
     assert model.float()[1].weight.dtype == np.float32
     with pytest.raises(TypeError, match="only floating-point dtypes"):
         model.to(np.int64)
+
+
+def test_sequential_and_module_list_edit_and_renumber_like_torch():
+    torch = torch_or_skip()
+    tnn = torch.nn
+
+    def edit(seq, lst, lib):
+        seq.append(lib.Tanh()).insert(1, lib.Sigmoid())
+        seq.extend([lib.ReLU()])
+        del seq[0]
+        seq[0] = lib.Identity()
+        popped = seq.pop(1)
+        lst += [lib.Linear(1, 1)]
+        lst.insert(0, lib.Tanh())
+        del lst[1:2]
+        lst = lst + lib.ModuleList([lib.ReLU()])
+        return [type(popped).__name__, *[(n, type(m).__name__) for n, m in seq.named_children()],
+                *[(n, type(m).__name__) for n, m in lst.named_children()],
+                list(lst.state_dict())]
+
+    ours = edit(nn.Sequential(nn.Linear(2, 2), nn.ReLU()),
+                nn.ModuleList([nn.Linear(2, 2), nn.ReLU()]), nn)
+    theirs = edit(tnn.Sequential(tnn.Linear(2, 2), tnn.ReLU()),
+                  tnn.ModuleList([tnn.Linear(2, 2), tnn.ReLU()]), tnn)
+    assert ours == theirs
+    with pytest.raises(IndexError, match="out of range"):
+        nn.Sequential(nn.ReLU())[3] = nn.ReLU()

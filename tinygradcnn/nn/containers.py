@@ -54,8 +54,34 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module: Module) -> Sequential:
+        """Add `module` at the end."""
         self.add_module(str(len(self)), module)
         return self
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        """Append every module of `modules`."""
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Put `module` before position `index`; the steps are renumbered "0", "1", ..."""
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        _renumber(self, modules)
+        return self
+
+    def pop(self, index: int = -1) -> Module:
+        """Remove the step at `index` (renumbering the rest) and return it."""
+        module = self[index]
+        del self[index]
+        return module
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self.add_module(_name_at(self, index), module)
+
+    def __delitem__(self, index: int | slice) -> None:
+        _delete(self, index)
 
 
 class ModuleList(Module):
@@ -73,8 +99,22 @@ class ModuleList(Module):
         return modules[index]
 
     def __setitem__(self, index: int, module: Module) -> None:
-        name = list(self._modules)[index]
-        self.add_module(name, module)
+        self.add_module(_name_at(self, index), module)
+
+    def __delitem__(self, index: int | slice) -> None:
+        _delete(self, index)
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        return ModuleList([*self, *other])
+
+    def pop(self, index: int = -1) -> Module:
+        """Remove the module at `index` (renumbering the rest) and return it."""
+        module = self[index]
+        del self[index]
+        return module
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -92,15 +132,38 @@ class ModuleList(Module):
         return self
 
     def insert(self, index: int, module: Module) -> None:
+        """Put `module` before position `index`; the entries are renumbered."""
         modules = list(self._modules.values())
         modules.insert(index, module)
-        self._modules.clear()
-        for position, item in enumerate(modules):
-            self.add_module(str(position), item)
+        _renumber(self, modules)
 
     def forward(self, *args, **kwargs):
         raise TypeError("ModuleList cannot be called: it has no forward(); iterate over it "
                         "(for layer in layers: x = layer(x)) or use Sequential")
+
+
+def _name_at(container: Module, index: int) -> str:
+    names = list(container._modules)
+    if not isinstance(index, int) or not -len(names) <= index < len(names):
+        raise IndexError(f"{type(container).__name__}: index {index!r} is out of range for "
+                         f"{len(names)} modules")
+    return names[index]
+
+
+def _renumber(container: Module, modules: list) -> None:
+    # PyTorch renumbers after an insertion or a deletion, so the names stay "0", "1", ...
+    container._modules.clear()
+    for position, module in enumerate(modules):
+        container.add_module(str(position), module)
+
+
+def _delete(container: Module, index: int | slice) -> None:
+    modules = list(container._modules.values())
+    if isinstance(index, slice):
+        del modules[index]
+    else:
+        del modules[list(container._modules).index(_name_at(container, index))]
+    _renumber(container, modules)
 
 
 def _pairs(caller: str, values: Any) -> list[tuple[Any, Any]]:
