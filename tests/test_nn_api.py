@@ -458,3 +458,15 @@ def test_sequential_and_module_list_edit_and_renumber_like_torch():
     assert ours == theirs
     with pytest.raises(IndexError, match="out of range"):
         nn.Sequential(nn.ReLU())[3] = nn.ReLU()
+
+
+def test_registered_names_may_not_be_empty_or_dotted():
+    module = nn.Module()
+    with pytest.raises(KeyError, match="be empty or contain"):
+        module.add_module("a.b", nn.ReLU())
+    with pytest.raises(KeyError, match="be empty or contain"):
+        module.register_parameter("", nn.Parameter(tg.ones(1)))
+    with pytest.raises(KeyError, match="be empty or contain"):
+        module.register_buffer("x.y", tg.ones(1))
+    module.register_module("act", nn.ReLU())
+    assert list(dict(module.named_children())) == ["act"]

@@ -163,6 +163,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, "
                             f"got {type(param).__name__}")
+        _check_name("register_parameter", name)
         self._forget(name, self._parameters)
         self._parameters[name] = param
 
@@ -171,6 +172,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, "
                             f"got {type(tensor).__name__}")
+        _check_name("register_buffer", name)
         self._forget(name, self._buffers)
         self._buffers[name] = tensor
         if not persistent:
@@ -180,8 +182,13 @@ class Module:
         """Register `module` as a child called `name`."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+        _check_name("add_module", name)
         self._forget(name, self._modules)
         self._modules[name] = module
+
+    def register_module(self, name: str, module: Module | None) -> None:
+        """Alias of `add_module`."""
+        self.add_module(name, module)
 
     # -- walking the tree -------------------------------------------------------------
     def named_modules(self, memo: set | None = None, prefix: str = "",
@@ -456,6 +463,14 @@ class Module:
             return f"{type(self).__name__}({extra})"
         body = "".join(f"\n  {line}" for line in extra_lines + lines)
         return f"{type(self).__name__}({body}\n)"
+
+
+def _check_name(caller: str, name: str) -> None:
+    # a dot would make the dotted names of state_dict ambiguous
+    if not isinstance(name, str):
+        raise TypeError(f"{caller}: name must be a string, got {type(name).__name__}")
+    if name == "" or "." in name:
+        raise KeyError(f"{caller}: name can't be empty or contain \".\", got: {name!r}")
 
 
 def _register(hook: Callable, hooks: OrderedDict, with_kwargs_ids: dict, prepend: bool,

@@ -28,7 +28,7 @@ from .pool import adaptive_avg_pool2d
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
 # the spatial dims each mode resizes (PyTorch's "linear" is 1-d only, "bilinear" 2-d only)
 _MODE_DIMS = {"nearest": (1, 2), "nearest-exact": (1, 2), "linear": (1,), "bilinear": (2,),
-              "area": (2,)}
+              "area": (1, 2)}
 
 
 class Interpolate(Function):
@@ -70,7 +70,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     Give ``size`` (an int or one per spatial dim) or ``scale_factor`` (a number or one per
     dim; the output is ``floor(in * scale_factor)``). ``mode``: "nearest" (PyTorch's legacy
     rule, ``src = floor(dst * in / out)``), "nearest-exact" (pixel centres), "linear" (3-d
-    input), "bilinear" (4-d input), "area" (adaptive average pooling, 4-d input).
+    input), "bilinear" (4-d input), "area" (adaptive average pooling).
     ``align_corners`` (linear modes only; default False) maps the corner pixels of input and
     output onto each other instead of their edges.
     """
@@ -110,7 +110,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                              f"{out_size} for input size {in_size}; sizes must be >= 1")
         if not recompute_scale_factor:
             scales = factors
-    if mode == "area":
+    if mode == "area":  # PyTorch's area mode is adaptive average pooling
+        if spatial == 1:
+            return adaptive_avg_pool2d(input.unsqueeze(2), (1, *out_size)).squeeze(2)
         return adaptive_avg_pool2d(input, out_size)
     axis_mode = "linear" if linear else mode
     if spatial == 1:  # a 1-d resize is a 2-d one whose single row stays put
