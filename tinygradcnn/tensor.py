@@ -22,8 +22,10 @@ import numpy as np
 
 from . import autograd
 from .backend import kernels_for, normalize_device
+from .hooks import RemovableHandle
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import ModuleType
 
     from .ops.reduce import ValuesIndices
@@ -268,6 +270,18 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
         self._retains_grad = True
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` with this tensor's gradient in every backward; a returned
+        Tensor of the same shape replaces it (in ``.grad`` and upstream). A leaf's hook gets
+        the gradient summed over all its uses. ``handle.remove()`` unregisters the hook."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that "
+                               "doesn't require gradient")
+        hooks = self.__dict__.setdefault("_backward_hooks", {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.dtype.kind != "f":

@@ -9,6 +9,7 @@ from .conv import (
     conv2d_input_layout,
 )
 from .elementwise import binary, binary_backward, expand, unary, unary_backward, where
+from .interpolate import interpolate_backward_input, interpolate_forward
 from .linear import linear_backward, linear_forward
 from .loss import (
     bce_with_logits_backward,
