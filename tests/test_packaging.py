@@ -12,7 +12,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 def _source_packages() -> set[str]:
     found = set()
-    for top, prefix in ((ROOT / "tinygradcnn", "tinygradcnn"), (ROOT / "kernels", "tinygradcnn.kernels")):
+    trees = ((ROOT / "tinygradcnn", "tinygradcnn"), (ROOT / "kernels", "tinygradcnn.kernels"))
+    for top, prefix in trees:
         for init in top.rglob("__init__.py"):
             relative = init.parent.relative_to(top)
             if relative.parts[:1] == ("kernels",) or "__pycache__" in relative.parts:
