@@ -22,11 +22,11 @@ import numpy as np
 
 from . import autograd
 from .backend import kernels_for, normalize_device
+from .tensor_layout import LayoutMethods
+from .tensor_math import MathMethods
 
 if TYPE_CHECKING:
     from types import ModuleType
-
-    from .ops.reduce import ValuesIndices
 
 float32, float64, int64, int32, bool_ = np.float32, np.float64, np.int64, np.int32, np.bool_
 _DTYPES = {np.dtype(t) for t in (float32, float64, int64, int32, bool_, np.uint8)}
@@ -78,12 +78,16 @@ class _Version:
         self.value = 0
 
 
-class Tensor:
+class Tensor(MathMethods, LayoutMethods):
     """An n-dimensional array with optional gradient tracking.
 
     ``Tensor(data, requires_grad=False, dtype=None, device="cpu")`` copies ``data`` (a list,
     a number, a NumPy array, another Tensor, or a GPU array exposing
     ``__cuda_array_interface__``) to ``device`` (``None``: the default, ``"cpu"``).
+
+    The op methods (``x + y``, ``x.sum()``, ``x.reshape(...)``) are declared in the mixins
+    ``tensor_math.MathMethods`` and ``tensor_layout.LayoutMethods``; this class holds the
+    storage, the device, the gradient, the graph edge and the in-place writes.
     """
 
     __array_priority__ = 1000  # so ``ndarray * Tensor`` calls Tensor.__rmul__
@@ -238,15 +242,6 @@ class Tensor:
     def cuda(self) -> Tensor:
         return self.to("cuda")
 
-    def float(self) -> Tensor:
-        return self.to(float32)
-
-    def double(self) -> Tensor:
-        return self.to(float64)
-
-    def long(self) -> Tensor:
-        return self.to(int64)
-
     # -- gradients ---------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
@@ -359,246 +354,6 @@ class Tensor:
                              value)
         self._bump_version()
 
-    # -- arithmetic and comparisons (ops/elementwise.py, ops/matmul.py) -------------------
-    def __add__(self, other: Operand) -> Tensor:
-        return _elementwise.add(self, other)
-
-    def __radd__(self, other: Operand) -> Tensor:
-        return _elementwise.add(other, self)
-
-    def __sub__(self, other: Operand) -> Tensor:
-        return _elementwise.sub(self, other)
-
-    def __rsub__(self, other: Operand) -> Tensor:
-        return _elementwise.sub(other, self)
-
-    def __mul__(self, other: Operand) -> Tensor:
-        return _elementwise.mul(self, other)
-
-    def __rmul__(self, other: Operand) -> Tensor:
-        return _elementwise.mul(other, self)
-
-    def __truediv__(self, other: Operand) -> Tensor:
-        return _elementwise.div(self, other)
-
-    def __rtruediv__(self, other: Operand) -> Tensor:
-        return _elementwise.div(other, self)
-
-    def __pow__(self, other: Operand) -> Tensor:
-        return _elementwise.pow(self, other)
-
-    def __rpow__(self, other: Operand) -> Tensor:
-        return _elementwise.pow(other, self)
-
-    def __matmul__(self, other: Tensor) -> Tensor:
-        return _matmul.matmul(self, other)
-
-    def __rmatmul__(self, other: Tensor) -> Tensor:
-        return _matmul.matmul(other, self)
-
-    def __neg__(self) -> Tensor:
-        return _elementwise.neg(self)
-
-    def __abs__(self) -> Tensor:
-        return _elementwise.abs(self)
-
-    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return _elementwise.eq(self, other)
-
-    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return _elementwise.ne(self, other)
-
-    def __lt__(self, other: Tensor | builtins.float) -> Tensor:
-        return _elementwise.lt(self, other)
-
-    def __le__(self, other: Tensor | builtins.float) -> Tensor:
-        return _elementwise.le(self, other)
-
-    def __gt__(self, other: Tensor | builtins.float) -> Tensor:
-        return _elementwise.gt(self, other)
-
-    def __ge__(self, other: Tensor | builtins.float) -> Tensor:
-        return _elementwise.ge(self, other)
-
-    def __getitem__(self, key: Any) -> Tensor:
-        """``x[key]``: ints, slices, None, Ellipsis, integer and bool arrays (a copy)."""
-        return _shape.getitem(self, key)
-
-    def add(self, other: Operand) -> Tensor:
-        """self + other, broadcast: (*A), (*B) -> broadcast(A, B)."""
-        return _elementwise.add(self, other)
-
-    def sub(self, other: Operand) -> Tensor:
-        """self - other, broadcast."""
-        return _elementwise.sub(self, other)
-
-    def mul(self, other: Operand) -> Tensor:
-        """self * other, broadcast."""
-        return _elementwise.mul(self, other)
-
-    def div(self, other: Operand) -> Tensor:
-        """self / other, broadcast (true division)."""
-        return _elementwise.div(self, other)
-
-    def pow(self, exponent: Operand) -> Tensor:
-        """self ** exponent, broadcast."""
-        return _elementwise.pow(self, exponent)
-
-    def maximum(self, other: Operand) -> Tensor:
-        """Elementwise larger of self and other, broadcast."""
-        return _elementwise.maximum(self, other)
-
-    def minimum(self, other: Operand) -> Tensor:
-        """Elementwise smaller of self and other, broadcast."""
-        return _elementwise.minimum(self, other)
-
-    def eq(self, other: Operand) -> Tensor:
-        """self == other elementwise (bool), broadcast."""
-        return _elementwise.eq(self, other)
-
-    def ne(self, other: Operand) -> Tensor:
-        """self != other elementwise (bool), broadcast."""
-        return _elementwise.ne(self, other)
-
-    def lt(self, other: Operand) -> Tensor:
-        """self < other elementwise (bool), broadcast."""
-        return _elementwise.lt(self, other)
-
-    def le(self, other: Operand) -> Tensor:
-        """self <= other elementwise (bool), broadcast."""
-        return _elementwise.le(self, other)
-
-    def gt(self, other: Operand) -> Tensor:
-        """self > other elementwise (bool), broadcast."""
-        return _elementwise.gt(self, other)
-
-    def ge(self, other: Operand) -> Tensor:
-        """self >= other elementwise (bool), broadcast."""
-        return _elementwise.ge(self, other)
-
-    def matmul(self, other: Tensor) -> Tensor:
-        """Matrix product: (n, k) @ (k, m) -> (n, m), batched over leading dims."""
-        return _matmul.matmul(self, other)
-
-    # -- elementwise functions (ops/elementwise.py, ops/activation.py): shape unchanged ---
-    def neg(self) -> Tensor:
-        """-x."""
-        return _elementwise.neg(self)
-
-    def exp(self) -> Tensor:
-        """e^x."""
-        return _elementwise.exp(self)
-
-    def log(self) -> Tensor:
-        """Natural logarithm."""
-        return _elementwise.log(self)
-
-    def sqrt(self) -> Tensor:
-        """Square root."""
-        return _elementwise.sqrt(self)
-
-    def abs(self) -> Tensor:
-        """|x|."""
-        return _elementwise.abs(self)
-
-    def sign(self) -> Tensor:
-        """-1, 0 or 1 (zero gradient)."""
-        return _elementwise.sign(self)
-
-    def clamp(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
-        """x limited to [min, max] (either may be None)."""
-        return _elementwise.clamp(self, min, max)
-
-    def relu(self) -> Tensor:
-        """max(x, 0)."""
-        return _activation.relu(self)
-
-    def sigmoid(self) -> Tensor:
-        """1 / (1 + e^-x)."""
-        return _activation.sigmoid(self)
-
-    def tanh(self) -> Tensor:
-        """Hyperbolic tangent."""
-        return _activation.tanh(self)
-
-    # -- reductions (ops/reduce.py): the reduced dims go, or stay as 1 with keepdim --------
-    def sum(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
-        """Sum over ``dim`` (None: all): (2, 3).sum(1) -> (2,)."""
-        return _reduce.sum(self, dim, keepdim)
-
-    def mean(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
-        """Arithmetic mean over ``dim`` (None: all)."""
-        return _reduce.mean(self, dim, keepdim)
-
-    def var(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, *,
-            correction: int = 1, unbiased: bool | None = None) -> Tensor:
-        """Variance over ``dim``: sum((x - mean)^2) / (n - correction)."""
-        return _reduce.var(self, dim, keepdim, correction=correction, unbiased=unbiased)
-
-    def std(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, *,
-            correction: int = 1, unbiased: bool | None = None) -> Tensor:
-        """Standard deviation over ``dim``: sqrt(var)."""
-        return _reduce.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
-
-    def max(self, dim: int | tuple[int, ...] | None = None,
-            keepdim: bool = False) -> Tensor | ValuesIndices:
-        """Largest value: of all (0-d), or ``(values, indices)`` along an int ``dim``."""
-        return _reduce.max(self, dim, keepdim)
-
-    def min(self, dim: int | tuple[int, ...] | None = None,
-            keepdim: bool = False) -> Tensor | ValuesIndices:
-        """Smallest value: of all (0-d), or ``(values, indices)`` along an int ``dim``."""
-        return _reduce.min(self, dim, keepdim)
-
-    def amax(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
-        """Largest value over ``dim`` (int or tuple; None: all)."""
-        return _reduce.amax(self, dim, keepdim)
-
-    def amin(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
-        """Smallest value over ``dim`` (int or tuple; None: all)."""
-        return _reduce.amin(self, dim, keepdim)
-
-    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        """Index (int64) of the first largest value along ``dim`` (None: flattened)."""
-        return _reduce.argmax(self, dim, keepdim)
-
-    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        """Index (int64) of the first smallest value along ``dim`` (None: flattened)."""
-        return _reduce.argmin(self, dim, keepdim)
-
-    # -- shape (ops/shape.py): reshape shares the storage, the others copy ---------------
-    def reshape(self, *shape: Any) -> Tensor:
-        """The same elements in ``shape`` (one entry may be -1): (2, 6).reshape(3, -1) -> (3, 4)."""
-        return _shape.reshape(self, *shape)
-
-    def view(self, *shape: Any) -> Tensor:
-        """``reshape`` (storage is always contiguous, so every view is a reshape)."""
-        return _shape.reshape(self, *shape)
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        """Dims start_dim..end_dim merged: (N, C, H, W).flatten(1) -> (N, C*H*W)."""
-        return _shape.flatten(self, start_dim, end_dim)
-
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
-        """Two dims swapped: (A, B, C).transpose(0, 2) -> (C, B, A)."""
-        return _shape.transpose(self, dim0, dim1)
-
-    def permute(self, *dims: Any) -> Tensor:
-        """Axes reordered: out.shape[i] = self.shape[dims[i]]."""
-        return _shape.permute(self, *dims)
-
-    def squeeze(self, dim: int | tuple[int, ...] | None = None) -> Tensor:
-        """Size-1 dims removed (all, or those in ``dim``): (1, 3, 1) -> (3,)."""
-        return _shape.squeeze(self, dim)
-
-    def unsqueeze(self, dim: int) -> Tensor:
-        """A size-1 dim inserted at ``dim``: (3, 4).unsqueeze(0) -> (1, 3, 4)."""
-        return _shape.unsqueeze(self, dim)
-
-    def expand(self, *sizes: Any) -> Tensor:
-        """Broadcast to ``sizes`` (-1 keeps a dim): (3, 1).expand(2, 3, 4) -> (2, 3, 4)."""
-        return _shape.expand(self, *sizes)
-
     def contiguous(self) -> Tensor:
         """``self``: storage is always C-contiguous."""
         return self
@@ -641,9 +396,10 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
 
 
 # The other half of the import cycle (see the module docstring): these modules import Tensor
-# from this file, so they load only now that it is defined.
-from .ops import activation as _activation  # noqa: E402
-from .ops import elementwise as _elementwise  # noqa: E402
-from .ops import matmul as _matmul  # noqa: E402
-from .ops import reduce as _reduce  # noqa: E402
+# from this file, so they load only now that it is defined; the mixins reach them as
+# attributes of the ``ops`` package.
+from .ops import activation as _activation  # noqa: E402, F401
+from .ops import elementwise as _elementwise  # noqa: E402, F401
+from .ops import matmul as _matmul  # noqa: E402, F401
+from .ops import reduce as _reduce  # noqa: E402, F401
 from .ops import shape as _shape  # noqa: E402
