@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 
 from . import autograd
+from .backend import device as _Device
 from .backend import kernels_for, normalize_device
 from .tensor_layout import LayoutMethods
 from .tensor_math import MathMethods
@@ -29,7 +30,11 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 float32, float64, int64, int32, bool_ = np.float32, np.float64, np.int64, np.int32, np.bool_
+uint8 = np.uint8
 _DTYPES = {np.dtype(t) for t in (float32, float64, int64, int32, bool_, np.uint8)}
+
+# what ``Tensor.device`` returns: one object per device, not a new one per call
+_CPU, _CUDA = _Device("cpu"), _Device("cuda")
 
 # what the arithmetic methods take besides a Tensor (int and bool pass as float)
 Operand: TypeAlias = "Tensor | float | np.ndarray"
@@ -135,8 +140,10 @@ class Tensor(MathMethods, LayoutMethods):
 
     # -- what it is --------------------------------------------------------------------
     @property
-    def device(self) -> str:
-        return "cpu" if isinstance(self.data, np.ndarray) else "cuda"
+    def device(self) -> _Device:
+        """Where the storage is: ``tg.device("cpu")`` or ``tg.device("cuda")`` (equal to the
+        strings "cpu" and "cuda")."""
+        return _CPU if isinstance(self.data, np.ndarray) else _CUDA
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -393,6 +400,16 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
            device: str | None = "cpu") -> Tensor:
     """A new tensor holding a copy of ``data``."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def is_tensor(obj: object) -> bool:
+    """Whether ``obj`` is a Tensor (a Parameter is one)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    """How many elements ``input`` has: the product of its shape."""
+    return input.numel()
 
 
 # The other half of the import cycle (see the module docstring): these modules import Tensor
