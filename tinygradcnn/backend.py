@@ -21,7 +21,7 @@ class device(str):  # noqa: N801 - PyTorch's name
     """
 
     type: str
-    index: int | None
+    index: int | None  # type: ignore[assignment]  # PyTorch's attribute; hides str.index
 
     def __new__(cls, type: object, index: int | None = None) -> device:  # noqa: A002
         if isinstance(type, device) and index is None:

@@ -23,6 +23,7 @@ import numpy as np
 from . import autograd
 from .backend import device as _Device
 from .backend import kernels_for, normalize_device
+from .random import next_seed
 from .tensor_layout import LayoutMethods
 from .tensor_math import MathMethods
 
@@ -196,8 +197,10 @@ class Tensor(MathMethods, LayoutMethods):
         return kernels_for(self.device)
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        """The shape, or its size along ``dim``."""
-        return self.shape if dim is None else self.shape[dim]
+        """The shape, or its size along ``dim`` (negative counts from the end)."""
+        if dim is None:
+            return self.shape
+        return self.shape[_checks.dim("size", dim, self.ndim, scalar_ok=False)]
 
     def dim(self) -> int:
         return self.ndim
@@ -329,21 +332,33 @@ class Tensor(MathMethods, LayoutMethods):
         self._bump_version()
         return self
 
-    def _inplace_binary(self, op: str, other: Operand, name: str) -> Tensor:
+    def _inplace_binary(self, op: str, other: Operand, name: str,
+                        alpha: builtins.float = 1) -> Tensor:
         self._check_inplace(name)
-        operand = (other.data if isinstance(other, Tensor)
-                   else self.kernels.full((), other, self.dtype))
-        self.kernels.binary(op, self.data, operand, out=self.data)
+        k = self.kernels
+        operand = other.data if isinstance(other, Tensor) else k.full((), other, self.dtype)
+        if alpha != 1:
+            operand = k.binary("mul", operand, k.full((), alpha, operand.dtype))
+        k.binary(op, self.data, operand, out=self.data)
         self._bump_version()
         return self
 
-    def add_(self, other: Operand) -> Tensor:
-        """In place: self += other (broadcast to this shape)."""
-        return self._inplace_binary("add", other, "add_")
+    def _write_result(self, name: str, compute: Any) -> Tensor:
+        """In place: the values of ``compute()``, an out-of-place op run without a graph."""
+        self._check_inplace(name)
+        with autograd.no_grad():
+            result = compute()
+        self.kernels.copy_into(self.data, self.kernels.astype(result.data, self.dtype))
+        self._bump_version()
+        return self
 
-    def sub_(self, other: Operand) -> Tensor:
-        """In place: self -= other."""
-        return self._inplace_binary("sub", other, "sub_")
+    def add_(self, other: Operand, alpha: builtins.float = 1) -> Tensor:
+        """In place: self += alpha * other (broadcast to this shape)."""
+        return self._inplace_binary("add", other, "add_", alpha)
+
+    def sub_(self, other: Operand, alpha: builtins.float = 1) -> Tensor:
+        """In place: self -= alpha * other."""
+        return self._inplace_binary("sub", other, "sub_", alpha)
 
     def mul_(self, other: Operand) -> Tensor:
         """In place: self *= other."""
@@ -352,6 +367,34 @@ class Tensor(MathMethods, LayoutMethods):
     def div_(self, other: Operand) -> Tensor:
         """In place: self /= other."""
         return self._inplace_binary("div", other, "div_")
+
+    def clamp_(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
+        """In place: ``clamp(min, max)``."""
+        return self._write_result("clamp_", lambda: _elementwise.clamp(self, min, max))
+
+    def clip_(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
+        """In place: ``clamp(min, max)``."""
+        return self._write_result("clip_", lambda: _elementwise.clamp(self, min, max))
+
+    def masked_fill_(self, mask: Tensor, value: Operand) -> Tensor:
+        """In place: ``value`` where the bool ``mask`` is true."""
+        return self._write_result("masked_fill_",
+                                  lambda: _elementwise.masked_fill(self, mask, value))
+
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0) -> Tensor:
+        """In place: samples of N(mean, std^2); reproducible under ``manual_seed``."""
+        return self._write_result("normal_", lambda: Tensor._make(
+            self.kernels.normal(self.shape, self.dtype, next_seed(), mean, std)))
+
+    def uniform_(self, from_: builtins.float = 0.0, to: builtins.float = 1.0,
+                 **kwargs: builtins.float) -> Tensor:
+        """In place: samples uniform in [from, to) (``from`` is a keyword PyTorch allows:
+        ``uniform_(**{"from": -1})``, or pass it first); reproducible under ``manual_seed``."""
+        low = kwargs.pop("from", from_)
+        if kwargs:
+            raise TypeError(f"uniform_: unexpected arguments {sorted(kwargs)}")
+        return self._write_result("uniform_", lambda: Tensor._make(
+            self.kernels.uniform(self.shape, self.dtype, next_seed(), low, to)))
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._check_inplace("__setitem__")
@@ -415,8 +458,12 @@ def numel(input: Tensor) -> int:
 # The other half of the import cycle (see the module docstring): these modules import Tensor
 # from this file, so they load only now that it is defined; the mixins reach them as
 # attributes of the ``ops`` package.
+from .ops import _checks  # noqa: E402
 from .ops import activation as _activation  # noqa: E402, F401
-from .ops import elementwise as _elementwise  # noqa: E402, F401
+from .ops import elementwise as _elementwise  # noqa: E402
 from .ops import matmul as _matmul  # noqa: E402, F401
+from .ops import rearrange as _rearrange  # noqa: E402, F401
 from .ops import reduce as _reduce  # noqa: E402, F401
+from .ops import scan as _scan  # noqa: E402, F401
 from .ops import shape as _shape  # noqa: E402
+from .ops import sort as _sort  # noqa: E402, F401

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from . import ops
 
 if TYPE_CHECKING:
@@ -61,16 +63,79 @@ class LayoutMethods:
         """Broadcast to ``sizes`` (-1 keeps a dim): (3, 1).expand(2, 3, 4) -> (2, 3, 4)."""
         return ops.shape.expand(self, *sizes)
 
+    def view_as(self, other: Tensor) -> Tensor:
+        """``view(other.shape)``."""
+        return ops.shape.reshape(self, other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        """``reshape(other.shape)``."""
+        return ops.shape.reshape(self, other.shape)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        """``expand(other.shape)``."""
+        return ops.shape.expand(self, other.shape)
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix: (A, B) -> (B, A); 0-d and 1-d tensors come back as
+        they are."""
+        return ops.shape.t(self)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The last two dims swapped (a batch of matrices transposed): (*, A, B) -> (*, B, A)."""
+        return ops.shape.transpose(self, -2, -1)
+
+    def clone(self) -> Tensor:
+        """A copy in new storage that stays in the graph (gradients flow back to ``self``)."""
+        return ops.shape.clone(self)
+
+    def flip(self, *dims: Any) -> Tensor:
+        """Elements reversed along ``dims``: [[1, 2], [3, 4]].flip(1) -> [[2, 1], [4, 3]]."""
+        return ops.rearrange.flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def roll(self, shifts: int | tuple[int, ...], dims: int | tuple[int, ...] | None = None
+             ) -> Tensor:
+        """Elements shifted along ``dims``, wrapping: [1, 2, 3, 4].roll(1) -> [4, 1, 2, 3]."""
+        return ops.rearrange.roll(self, shifts, dims)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        """Tiled ``sizes[d]`` times along each dim: (2, 3).repeat(2, 2) -> (4, 6)."""
+        return ops.rearrange.repeat(self, *sizes)
+
+    def split(self, split_size: int | list[int], dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces along ``dim`` of ``split_size`` each, or of the sizes in a list."""
+        return ops.rearrange.split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """At most ``chunks`` equal pieces along ``dim`` (the last may be smaller)."""
+        return ops.rearrange.chunk(self, chunks, dim)
+
     def __getitem__(self, key: Any) -> Tensor:
         """``x[key]``: ints, slices, None, Ellipsis, integer and bool arrays (a copy)."""
         return ops.shape.getitem(self, key)
 
     # -- dtype conversions ------------------------------------------------------------
     def float(self) -> Tensor:
-        return self.to("float32")
+        """``to(float32)``."""
+        return self.to(dtype=np.float32)
 
     def double(self) -> Tensor:
-        return self.to("float64")
+        """``to(float64)``."""
+        return self.to(dtype=np.float64)
 
     def long(self) -> Tensor:
-        return self.to("int64")
+        """``to(int64)``."""
+        return self.to(dtype=np.int64)
+
+    def int(self) -> Tensor:
+        """``to(int32)``, PyTorch's ``int``."""
+        return self.to(dtype=np.int32)
+
+    def bool(self) -> Tensor:
+        """``to(bool)``: non-zero is True."""
+        return self.to(dtype=np.bool_)
+
+    def type(self, dtype: Any = None) -> Tensor | str:
+        """``type(tg.float)`` converts, as ``to(dtype)``; ``type()`` names the tensor's type
+        as PyTorch does ("tinygradcnn.FloatTensor", "tinygradcnn.cuda.LongTensor")."""
+        return ops.shape.tensor_type(self, dtype)

@@ -13,7 +13,7 @@ The op modules are reached as attributes of the ``ops`` package: they import ``T
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import ops
 
@@ -173,6 +173,14 @@ class MathMethods:
         """x limited to [min, max] (either may be None)."""
         return ops.elementwise.clamp(self, min, max)
 
+    def clip(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
+        """``clamp`` (NumPy's name, which PyTorch also has)."""
+        return ops.elementwise.clamp(self, min, max)
+
+    def masked_fill(self, mask: Tensor, value: Operand) -> Tensor:
+        """``value`` where the bool ``mask`` (broadcast to this shape) is true; same shape."""
+        return ops.elementwise.masked_fill(self, mask, value)
+
     def relu(self) -> Tensor:
         """max(x, 0)."""
         return ops.activation.relu(self)
@@ -204,14 +212,16 @@ class MathMethods:
         """Standard deviation over ``dim``: sqrt(var)."""
         return ops.reduce.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
 
-    def max(self, dim: int | tuple[int, ...] | None = None,
+    def max(self, dim: int | tuple[int, ...] | Tensor | None = None,
             keepdim: bool = False) -> Tensor | ValuesIndices:
-        """Largest value: of all (0-d), or ``(values, indices)`` along an int ``dim``."""
+        """Largest value: of all (0-d), or ``(values, indices)`` along an int ``dim``
+        (``.values``, ``.indices``); ``max(other_tensor)`` is ``maximum``."""
         return ops.reduce.max(self, dim, keepdim)
 
-    def min(self, dim: int | tuple[int, ...] | None = None,
+    def min(self, dim: int | tuple[int, ...] | Tensor | None = None,
             keepdim: bool = False) -> Tensor | ValuesIndices:
-        """Smallest value: of all (0-d), or ``(values, indices)`` along an int ``dim``."""
+        """Smallest value: of all (0-d), or ``(values, indices)`` along an int ``dim``;
+        ``min(other_tensor)`` is ``minimum``."""
         return ops.reduce.min(self, dim, keepdim)
 
     def amax(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
@@ -229,3 +239,40 @@ class MathMethods:
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Index (int64) of the first smallest value along ``dim`` (None: flattened)."""
         return ops.reduce.argmin(self, dim, keepdim)
+
+    def prod(self, dim: int | None = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        """Product over ``dim`` (None: all): (2, 3).prod(1) -> (2,); zeros handled exactly."""
+        return ops.scan.prod(self, dim, keepdim, dtype)
+
+    def norm(self, p: builtins.float | str = "fro", dim: int | tuple[int, ...] | None = None,
+             keepdim: bool = False, dtype: Any = None) -> Tensor:
+        """Vector p-norm over ``dim`` (2/"fro", 1, inf, -inf, 0 or any p; None: all)."""
+        return ops.reduce.norm(self, p, dim, keepdim, dtype)
+
+    def any(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
+        """Whether any element over ``dim`` is non-zero (bool)."""
+        return ops.reduce.any(self, dim, keepdim)
+
+    def all(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
+        """Whether every element over ``dim`` is non-zero (bool)."""
+        return ops.reduce.all(self, dim, keepdim)
+
+    # -- scans and sorting (ops/scan.py, ops/sort.py): one dim at a time ------------------
+    def cumsum(self, dim: int, dtype: Any = None) -> Tensor:
+        """Running sums along ``dim``: [1, 2, 3] -> [1, 3, 6]; same shape."""
+        return ops.scan.cumsum(self, dim, dtype)
+
+    def sort(self, dim: int = -1, descending: bool = False,
+             stable: bool = False) -> ValuesIndices:
+        """``(values, indices)`` sorted along ``dim`` (stable; NaN largest); same shape."""
+        return ops.sort.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        """The int64 indices that sort along ``dim``; same shape."""
+        return ops.sort.argsort(self, dim, descending, stable)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True,
+             sorted: bool = True) -> ValuesIndices:
+        """``(values, indices)`` of the ``k`` largest (or smallest) along ``dim``:
+        (N, C).topk(3) -> two (N, 3) tensors, largest first."""
+        return ops.sort.topk(self, k, dim, largest, sorted)
