@@ -6,7 +6,14 @@ import math
 import numpy as np
 import pytest
 from conftest import DEVICES
-from helpers import check_gradients, compare_with_torch, simulated, to_device, to_numpy, torch_or_skip
+from helpers import (
+    check_gradients,
+    compare_with_torch,
+    simulated,
+    to_device,
+    to_numpy,
+    torch_or_skip,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -144,8 +151,9 @@ def test_norm_matches_torch(p):
     torch = torch_or_skip()
     x = RNG.standard_normal((3, 4))
     for dim, keepdim in [(None, False), (1, False), (0, True)]:
-        compare_with_torch(lambda t: t.norm(p, dim, keepdim),
-                           lambda t: torch.norm(t, p, dim, keepdim), x, dtype=np.float64,
+        compare_with_torch(lambda t, d=dim, k=keepdim: t.norm(p, d, k),
+                           lambda t, d=dim, k=keepdim: torch.norm(t, p, d, k), x,
+                           dtype=np.float64,
                            grad=p != 0)  # the count of non-zeros has no gradient
 
 
