@@ -135,7 +135,7 @@ class Function:
             if first is None:
                 first = tensor
             elif tensor.device != first.device:
-                devices = [t.device for t in inputs if t is not None]
+                devices = [str(t.device) for t in inputs if t is not None]
                 raise ValueError(
                     f"{cls.__name__.lower()}: all inputs must be on one device, got {devices}"
                 )

@@ -263,8 +263,8 @@ class Tensor(MathMethods, LayoutMethods):
             grad = None
         elif isinstance(gradient, Tensor):
             if gradient.device != self.device:
-                raise ValueError(f"backward: gradient is on {gradient.device!r}, the tensor "
-                                 f"on {self.device!r}")
+                raise ValueError(f"backward: gradient is on {str(gradient.device)!r}, the tensor "
+                                 f"on {str(self.device)!r}")
             grad = gradient.data
         else:
             grad = self.kernels.from_numpy(np.asarray(gradient, dtype=self.dtype))
