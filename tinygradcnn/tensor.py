@@ -23,6 +23,13 @@ import numpy as np
 from . import autograd
 from .backend import device as _Device
 from .backend import kernels_for, normalize_device
+from .dtypes import _host_array, _to_dtype
+from .dtypes import bool_ as bool_
+from .dtypes import float32 as float32
+from .dtypes import float64 as float64
+from .dtypes import int32 as int32
+from .dtypes import int64 as int64
+from .dtypes import uint8 as uint8
 from .random import next_seed
 from .tensor_layout import LayoutMethods
 from .tensor_math import MathMethods
@@ -30,45 +37,11 @@ from .tensor_math import MathMethods
 if TYPE_CHECKING:
     from types import ModuleType
 
-float32, float64, int64, int32, bool_ = np.float32, np.float64, np.int64, np.int32, np.bool_
-uint8 = np.uint8
-_DTYPES = {np.dtype(t) for t in (float32, float64, int64, int32, bool_, np.uint8)}
-
 # what ``Tensor.device`` returns: one object per device, not a new one per call
 _CPU, _CUDA = _Device("cpu"), _Device("cuda")
 
 # what the arithmetic methods take besides a Tensor (int and bool pass as float)
 Operand: TypeAlias = "Tensor | float | np.ndarray"
-
-
-def _to_dtype(dtype: Any) -> np.dtype:
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError as error:
-        raise TypeError(f"tensor: unknown dtype {dtype!r}") from error
-    if dtype not in _DTYPES:
-        raise TypeError(f"tensor: dtype {dtype} is not supported; use float32, float64 or int64")
-    return dtype
-
-
-def _host_array(data: Any, dtype: Any) -> np.ndarray:
-    """NumPy array for list/scalar/array ``data``, with PyTorch's default dtypes."""
-    if isinstance(data, np.ndarray):
-        array = data
-    else:
-        array = np.asarray(data)
-        if dtype is None and array.dtype.kind == "f":
-            array = array.astype(float32)
-    if dtype is None:
-        if array.dtype.kind == "f" and array.dtype.itemsize < 4:
-            dtype = float32
-        elif array.dtype.kind in "iu" and array.dtype != np.uint8:
-            dtype = int64
-        elif array.dtype.kind not in "fiub":
-            raise TypeError(f"tensor: cannot make a tensor from data of dtype {array.dtype}")
-    if dtype is not None:
-        array = array.astype(_to_dtype(dtype), copy=False)
-    return np.asarray(array, order="C")
 
 
 class _Version:
