@@ -106,13 +106,20 @@ def test_masked_fill_fills_and_passes_the_gradient_elsewhere():
     assert tg.masked_fill(tg.zeros(2), tg.tensor([True, False]), 3.0).tolist() == [3.0, 0.0]
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"correction": 0}, {"unbiased": False}, {"dim": 1},
-                                    {"dim": 0, "keepdim": True, "correction": 2}])
-def test_std_var_follow_torch(kwargs):
+@pytest.mark.parametrize("args, kwargs", [
+    ((), {}), ((), {"correction": 0}), ((), {"unbiased": False}), ((), {"dim": 1}),
+    ((), {"dim": 0, "keepdim": True, "correction": 2}),
+    ((1, False), {}), ((0, True, True), {}), ((False,), {}),  # PyTorch's positional unbiased
+])
+def test_std_var_follow_torch(args, kwargs):
+    torch = torch_or_skip()
     a = RNG.standard_normal((4, 5))
     for name in ("std", "var"):
-        compare_with_torch(lambda t, n=name: getattr(t, n)(**kwargs),
-                           lambda t, n=name: getattr(t, n)(**kwargs), a, dtype=np.float64)
+        compare_with_torch(lambda t, n=name: getattr(t, n)(*args, **kwargs),
+                           lambda t, n=name: getattr(t, n)(*args, **kwargs), a, dtype=np.float64)
+        compare_with_torch(lambda t, n=name: getattr(tg, n)(t, *args, **kwargs),
+                           lambda t, n=name: getattr(torch, n)(t, *args, **kwargs), a,
+                           dtype=np.float64)
 
 
 def test_any_all():

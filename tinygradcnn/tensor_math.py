@@ -202,15 +202,18 @@ class MathMethods:
         """Arithmetic mean over ``dim`` (None: all)."""
         return ops.reduce.mean(self, dim, keepdim)
 
-    def var(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, *,
-            correction: int = 1, unbiased: bool | None = None) -> Tensor:
-        """Variance over ``dim``: sum((x - mean)^2) / (n - correction)."""
-        return ops.reduce.var(self, dim, keepdim, correction=correction, unbiased=unbiased)
+    def var(self, dim: int | tuple[int, ...] | bool | None = None,
+            unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: int | None = None) -> Tensor:
+        """Variance over ``dim``: sum((x - mean)^2) / (n - correction), correction 1 unless
+        ``unbiased=False`` (PyTorch's second positional argument) or given."""
+        return ops.reduce.var(self, dim, unbiased, keepdim, correction=correction)
 
-    def std(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, *,
-            correction: int = 1, unbiased: bool | None = None) -> Tensor:
-        """Standard deviation over ``dim``: sqrt(var)."""
-        return ops.reduce.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
+    def std(self, dim: int | tuple[int, ...] | bool | None = None,
+            unbiased: bool | None = None, keepdim: bool = False, *,
+            correction: int | None = None) -> Tensor:
+        """Standard deviation over ``dim``: sqrt(var), with ``var``'s arguments."""
+        return ops.reduce.std(self, dim, unbiased, keepdim, correction=correction)
 
     def max(self, dim: int | tuple[int, ...] | Tensor | None = None,
             keepdim: bool = False) -> Tensor | ValuesIndices:

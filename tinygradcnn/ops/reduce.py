@@ -80,23 +80,36 @@ def mean(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return sum(_float(input), axes, keepdim) / count
 
 
-def var(input: Tensor, dim=None, keepdim: bool = False, *, correction: int = 1, unbiased=None):
+def _correction(op: str, dim, unbiased, correction):
+    """PyTorch's overloads: ``var(dim, unbiased, keepdim)``, ``var(unbiased)`` (a bool first)
+    and ``var(dim, correction=c)``: (dim, correction), the default correction 1."""
+    if isinstance(dim, (bool, np.bool_)):
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise ValueError(f"{op}: give unbiased or correction, not both")
+    if unbiased is not None:
+        return dim, 1 if unbiased else 0
+    return dim, 1 if correction is None else correction
+
+
+def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
     """Variance over ``dim``: sum((x - mean)^2) / (n - correction); shapes as ``sum``.
 
-    ``unbiased=False`` is the older spelling of ``correction=0``.
+    As in PyTorch, the second positional argument is ``unbiased`` (False: ``correction=0``),
+    and ``var(False)`` is the biased variance of all elements.
     """
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
+    dim, correction = _correction("var", dim, unbiased, correction)
     axes = check_dims("var", dim, input.ndim)
     count = int(np.prod([input.shape[a] for a in axes]))
     centred = _float(input) - mean(input, axes, keepdim=True)
     return sum(centred * centred, axes, keepdim) / builtins.max(count - correction, 0)
 
 
-def std(input: Tensor, dim=None, keepdim: bool = False, *, correction: int = 1, unbiased=None):
-    """Standard deviation over ``dim``: sqrt(var); shapes as ``sum``."""
+def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """Standard deviation over ``dim``: sqrt(var); arguments and shapes as ``var``."""
+    dim, correction = _correction("std", dim, unbiased, correction)
     check_dims("std", dim, input.ndim)
-    return var(input, dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
+    return var(input, dim, keepdim=keepdim, correction=correction).sqrt()
 
 
 def _extreme(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
