@@ -176,3 +176,13 @@ def test_sort_family_runs_on_every_device(device):
     np.testing.assert_array_equal(t.topk(2).indices.numpy(), np.argsort(-x, 1)[:, :2])
     np.testing.assert_allclose(t.cumsum(0).numpy(), np.cumsum(x, 0), rtol=1e-6)
     np.testing.assert_allclose(t.prod(1).numpy(), np.prod(x, 1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_randperm_is_the_same_permutation_on_every_device(device):
+    tg.manual_seed(9)
+    on_cpu = tg.randperm(7)
+    tg.manual_seed(9)
+    here = tg.randperm(7, device=device)
+    assert here.device == device and here.tolist() == on_cpu.tolist()
+    assert tg.randperm(0).shape == (0,)
