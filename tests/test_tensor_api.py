@@ -262,6 +262,8 @@ def test_a_cuda_device_object_moves_tensors():
     device = tg.device("cuda" if tg.cuda.is_available() else "cpu")
     x = tg.ones(2).to(device)
     assert x.device == device and x.device.type == "cuda"
+    assert x.cpu().device == "cpu" and x.cpu().cuda().device == "cuda"
+    assert tg.zeros(2, device=tg.device("cuda", 0)).device == "cuda"
 
 
 def test_set_grad_enabled_as_function_and_context():
