@@ -140,9 +140,18 @@ def test_a_new_tensor_owns_its_storage():
 def test_tensor_methods_are_declared_in_the_class_body_with_docstrings():
     import inspect
 
+    # declared in Tensor's class body or in one of its method mixins (tensor_math.py,
+    # tensor_layout.py), never attached from outside
+    owners = {cls: cls.__dict__ for cls in tg.Tensor.__mro__ if cls is not object}
+
+    def declared(name):
+        return next(body[name] for body in owners.values() if name in body)
+
     for name in ["reshape", "view", "sum", "mean", "max", "relu", "exp", "matmul", "permute",
                  "unsqueeze", "clamp", "argmax", "__add__", "__matmul__", "__getitem__"]:
-        method = tg.Tensor.__dict__[name]
+        method = declared(name)
         assert inspect.signature(method).return_annotation != inspect.Signature.empty, name
     for name in ["reshape", "sum", "relu", "matmul", "flatten", "add"]:
-        assert tg.Tensor.__dict__[name].__doc__, name
+        assert declared(name).__doc__, name
+    assert {cls.__module__ for cls in owners} == {
+        "tinygradcnn.tensor", "tinygradcnn.tensor_math", "tinygradcnn.tensor_layout"}

@@ -59,6 +59,32 @@ def enable_grad() -> contextlib.AbstractContextManager[None]:
     return _grad_mode(True)
 
 
+class set_grad_enabled:  # noqa: N801 - PyTorch's name
+    """Turn graph recording on or off: as a call (``set_grad_enabled(False)`` stays in force)
+    or as a context manager (``with set_grad_enabled(is_train):``, restored on exit)."""
+
+    def __init__(self, mode: bool) -> None:
+        self.previous = is_grad_enabled()
+        _state.grad_enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        _state.grad_enabled = self.previous
+
+
+def inference_mode(mode: Any = True) -> Any:
+    """``no_grad()`` for inference: a context manager (``with inference_mode():``) and a
+    decorator, with or without the call (``@inference_mode()``, ``@inference_mode``);
+    ``inference_mode(False)`` records the graph again, as in PyTorch. Here it is exactly
+    ``no_grad`` (PyTorch also drops the version counters of tensors made inside; ours cost
+    nothing until a tensor is written in place)."""
+    if callable(mode):
+        return _grad_mode(False)(mode)
+    return _grad_mode(not mode)
+
+
 class Context:
     """What a ``forward`` leaves for its ``backward``: saved arrays and any attributes."""
 
@@ -109,7 +135,7 @@ class Function:
             if first is None:
                 first = tensor
             elif tensor.device != first.device:
-                devices = [t.device for t in inputs if t is not None]
+                devices = [str(t.device) for t in inputs if t is not None]
                 raise ValueError(
                     f"{cls.__name__.lower()}: all inputs must be on one device, got {devices}"
                 )

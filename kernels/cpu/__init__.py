@@ -61,5 +61,7 @@ from .pool import (
 )
 from .random import dropout_mask, normal, uniform
 from .reduce import argmax, reduce
+from .scan import cumsum
 from .shape import cat, getitem, getitem_backward, pad, permute, setitem
 from .softmax import log_softmax_backward, log_softmax_forward, softmax_backward, softmax_forward
+from .sort import sort_backward, sort_forward
