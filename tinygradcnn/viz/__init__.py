@@ -7,5 +7,10 @@ and arrays, return matplotlib Figures, and save nothing unless given a path.
 Needs matplotlib (the `plot` extra), imported only when a picture is drawn.
 """
 
+from .attribution import GradCAM as GradCAM
+from .attribution import compute_grad_cam as compute_grad_cam
+from .attribution import grad_cam as grad_cam
+from .attribution import plot_attribution as plot_attribution
+from .attribution import saliency as saliency
 from .confusion import plot_confusion_matrix as plot_confusion_matrix
 from .curves import plot_learning_curves as plot_learning_curves
