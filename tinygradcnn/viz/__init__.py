@@ -14,3 +14,6 @@ from .attribution import plot_attribution as plot_attribution
 from .attribution import saliency as saliency
 from .confusion import plot_confusion_matrix as plot_confusion_matrix
 from .curves import plot_learning_curves as plot_learning_curves
+from .graph import GraphNode as GraphNode
+from .graph import model_graph as model_graph
+from .graph import plot_model_graph as plot_model_graph
