@@ -106,7 +106,8 @@ def _reaches(tensor: Tensor, target_id: int, memo: dict[int, bool]) -> bool:
 def _adds_its_input(output: Tensor, block_input: Tensor) -> bool:
     """A skip connection: somewhere inside the block an Add both of whose operands come
     from the block's input (one through the layers, one around them)."""
-    target, memo = id(block_input), {}
+    target = id(block_input)
+    memo: dict[int, bool] = {}
     stack, seen = [output], set()
     while stack:
         current = stack.pop()
