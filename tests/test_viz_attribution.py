@@ -1,5 +1,6 @@
 """Grad-CAM and saliency: they find the half of the image a model uses, they equal the same
-computation in PyTorch, and they leave the model as they found it."""
+computation in PyTorch, and they leave the model as they found it; activation
+maximisation: the inputs it makes excite their channel far more than noise does."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ from tinygradcnn.viz.attribution import (
     view_saliency,
 )
 from tinygradcnn.viz.explain_types import ExplainContext
+from tinygradcnn.viz.maximise import (
+    channel_activations,
+    maximise_activation,
+    maximise_channels,
+    view_maximise,
+)
 
 SIDE = 12
 
@@ -204,3 +211,48 @@ def test_plot_attribution_draws_three_panels(tmp_path):
     figure = plot_attribution(np.zeros((3, 5, 5)), np.eye(5), tmp_path / "a.png", title="t")
     assert len(figure.axes) == 4  # three pictures and the colour bar
     assert (tmp_path / "a.png").exists()
+
+
+@pytest.mark.parametrize("layer", ["features.0", "features.3"])
+def test_maximised_inputs_excite_their_channel_far_more_than_random_ones(layer):
+    tg.manual_seed(0)
+    model = LeNet5(input_size=8)
+    channels = [0, 1, 2]
+    images = maximise_channels(model, layer, channels, (1, 8, 8), steps=40, seed=1)
+    assert images.shape == (3, 1, 8, 8) and images.min() >= 0.0 and images.max() <= 1.0
+    reached = channel_activations(model, layer, images, channels)
+    noise = np.random.default_rng(2).uniform(0, 1, (64, 1, 8, 8))
+    random = channel_activations(model, layer, noise)[:, channels]
+    assert np.all(reached > random.max(axis=0))
+    assert np.all(reached - random.mean(axis=0) > 3 * random.std(axis=0))
+
+
+def test_maximise_activation_of_the_mean_and_its_errors():
+    tg.manual_seed(0)
+    model = LeNet5(input_size=8)
+    image = maximise_activation(model, "features.3", 5, steps=10, shape=(1, 8, 8),
+                                objective="mean")
+    assert image.shape == (1, 8, 8)
+    mean = channel_activations(model, "features.3", image[None], [5], objective="mean")
+    start = channel_activations(model, "features.3", np.full((1, 1, 8, 8), 0.5), [5],
+                                objective="mean")
+    assert mean[0] > start[0]
+    with pytest.raises(ValueError, match="channel 16 is out of range: layer 'features.3' has 16"):
+        maximise_activation(model, "features.3", 16, steps=1, shape=(1, 8, 8))
+    with pytest.raises(ValueError, match="objective must be one of centre, mean"):
+        maximise_activation(model, "features.3", 0, steps=1, shape=(1, 8, 8), objective="max")
+    with pytest.raises(ValueError, match="no layer 'conv'"):
+        maximise_activation(model, "conv", 0, steps=1, shape=(1, 8, 8))
+
+
+def test_maximise_view_shows_the_first_and_last_conv_layer(tmp_path):
+    tg.manual_seed(0)
+    model = LeNet5(input_size=8).eval()
+    images = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    ctx = ExplainContext(model, images, np.array([0, 1]), index=1,
+                         class_names=[str(d) for d in range(10)], out_dir=tmp_path, quick=True)
+    result = view_maximise(ctx)
+    assert result.files == [tmp_path / "maximise.png"] and result.files[0].exists()
+    assert "layer features.0 (6 channels)" in result.text
+    assert "layer features.3 (16 channels)" in result.text
+    assert result.text.count("  channel ") == 8

@@ -17,3 +17,7 @@ from .curves import plot_learning_curves as plot_learning_curves
 from .graph import GraphNode as GraphNode
 from .graph import model_graph as model_graph
 from .graph import plot_model_graph as plot_model_graph
+from .maximise import channel_activations as channel_activations
+from .maximise import maximise_activation as maximise_activation
+from .maximise import maximise_channels as maximise_channels
+from .maximise import plot_maximised as plot_maximised
