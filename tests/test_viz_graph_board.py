@@ -8,6 +8,8 @@ import pytest
 import tinygradcnn as tg
 from tinygradcnn import nn
 from tinygradcnn.models import LeNet5
+from tinygradcnn.viz import board as board_module
+from tinygradcnn.viz.board import STRATEGIES, overfitting_board, plot_overfitting_board
 from tinygradcnn.viz.explain_types import ExplainContext
 from tinygradcnn.viz.graph import (
     INPUT,
@@ -140,3 +142,69 @@ def test_graph_of_a_model_ending_in_an_op_outside_any_layer():
     assert nodes[1].output_shape == (18,)
     with pytest.raises(ValueError, match="one image"):
         model_graph(Net(), np.zeros((2, 1, 5, 5), np.float32))
+
+
+@pytest.fixture(scope="module")
+def quick_board():
+    return overfitting_board(quick=True)
+
+
+def test_quick_board_runs_the_baseline_and_eight_strategies(quick_board):
+    board = quick_board
+    assert [run.strategy for run in board.runs] == list(STRATEGIES) and len(board.runs) == 8
+    lines = board.table().splitlines()
+    assert len(lines) == 2 + 9 and lines[2].startswith("baseline")
+    assert [line.split("  ")[0].strip() for line in lines[3:]] == list(STRATEGIES)
+    for run in [board.baseline, *board.runs]:
+        assert 1 <= run.epochs <= board.epochs
+        assert len(run.loss) == len(run.accuracy) == len(run.val_accuracy) == run.epochs
+    by_name = {run.strategy: run for run in board.runs}
+    assert by_name["pooling"].parameters < board.baseline.parameters
+    assert by_name["batch norm"].parameters == board.baseline.parameters + 2 * (8 + 16)
+
+
+def test_baseline_gap_is_its_clean_training_accuracy_minus_its_validation_accuracy(quick_board):
+    board = quick_board
+    baseline = board.baseline
+    train = tg.evaluate(baseline.model, board.train_set)["accuracy"]
+    val = tg.evaluate(baseline.model, board.val_set)["accuracy"]
+    assert baseline.accuracy[-1] == pytest.approx(train)
+    assert baseline.val_accuracy[-1] == pytest.approx(val) == baseline.final_val_accuracy
+    assert baseline.gap == pytest.approx(train - val)
+    assert baseline.best_epoch == int(np.argmin(baseline.val_loss))
+    assert f"{100 * (train - val):+.1f}" in board.table().splitlines()[2]
+
+
+def test_every_run_starts_from_the_same_weights_and_early_stopping_keeps_its_best(quick_board):
+    board = quick_board
+    early = next(run for run in board.runs if run.strategy == "early stopping")
+    n = early.epochs
+    np.testing.assert_allclose(early.val_loss, board.baseline.val_loss[:n])
+    assert early.final_val_accuracy == pytest.approx(early.val_accuracy[early.best_epoch])
+
+
+def test_board_picture_and_view(quick_board, tmp_path, monkeypatch):
+    figure = plot_overfitting_board(quick_board, tmp_path / "board.png")
+    assert len(figure.axes) == 10 and (tmp_path / "board.png").stat().st_size > 20000
+    calls = []
+
+    def fake_board(dataset, **kwargs):
+        calls.append((dataset, kwargs))
+        return quick_board
+
+    monkeypatch.setattr(board_module, "overfitting_board", fake_board)
+    ctx = ExplainContext(None, np.zeros((4, 1, 8, 8), np.float32), np.zeros(4, np.int64),
+                         index=0, class_names=list("0123456789"), out_dir=tmp_path,
+                         quick=True, seed=3)
+    result = board_module.view_overfitting(ctx)
+    assert calls == [(None, {"quick": True, "seed": 3, "image_size": None})]
+    assert result.name == "overfitting" and result.files == [tmp_path / "overfitting.png"]
+    assert "early stopping" in result.text and "best remedy here" in result.text
+
+
+def test_board_refuses_unknown_strategies_and_too_little_data():
+    with pytest.raises(ValueError, match="unknown strategies.*valid: dropout"):
+        overfitting_board(quick=True, strategies=["mixup"])
+    few = tg.data.ArrayDataset(np.zeros((10, 1, 8, 8), np.float32), np.zeros(10, np.int64))
+    with pytest.raises(ValueError, match="has 10 images, fewer than"):
+        overfitting_board(few, quick=True)

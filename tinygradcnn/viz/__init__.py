@@ -12,6 +12,10 @@ from .attribution import compute_grad_cam as compute_grad_cam
 from .attribution import grad_cam as grad_cam
 from .attribution import plot_attribution as plot_attribution
 from .attribution import saliency as saliency
+from .board import Board as Board
+from .board import BoardRun as BoardRun
+from .board import overfitting_board as overfitting_board
+from .board import plot_overfitting_board as plot_overfitting_board
 from .confusion import plot_confusion_matrix as plot_confusion_matrix
 from .curves import plot_learning_curves as plot_learning_curves
 from .graph import GraphNode as GraphNode
