@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import DEVICES
 from helpers import torch_or_skip
 
 import tinygradcnn as tg
@@ -256,3 +257,14 @@ def test_maximise_view_shows_the_first_and_last_conv_layer(tmp_path):
     assert "layer features.0 (6 channels)" in result.text
     assert "layer features.3 (16 channels)" in result.text
     assert result.text.count("  channel ") == 8
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_attribution_runs_where_the_model_is(device):
+    model = tiny_model()
+    image = np.random.default_rng(6).standard_normal((2, 7, 7)).astype(np.float32)
+    expected_cam, expected_saliency = grad_cam(model, image), saliency(model, image)
+    model.to(device)
+    np.testing.assert_allclose(grad_cam(model, image), expected_cam, atol=1e-5)
+    np.testing.assert_allclose(saliency(model, image), expected_saliency, atol=1e-6)
+    assert all(p.device == device for p in model.parameters())
