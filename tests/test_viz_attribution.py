@@ -194,15 +194,18 @@ def test_gradcam_and_saliency_views_write_their_pictures(tmp_path):
     images = np.random.default_rng(0).random((3, 1, 8, 8)).astype(np.float32)
     ctx = ExplainContext(model, images, np.array([0, 1, 2]), index=1,
                          class_names=[str(d) for d in range(10)], out_dir=tmp_path, quick=True)
-    for view, name in ((view_gradcam, "gradcam"), (view_saliency, "saliency")):
+    for view, name, files in ((view_gradcam, "gradcam", ["gradcam.png", "gradcam_layers.png"]),
+                              (view_saliency, "saliency", ["saliency.png"])):
         result = view(ctx)
         assert result.name == name and result.about
-        assert [path.name for path in result.files] == [f"{name}.png"]
-        assert result.files[0].stat().st_size > 1000
+        assert [path.name for path in result.files] == files
+        assert all(path.stat().st_size > 1000 for path in result.files)
         assert "true class '1'" in result.text
     assert "layer features.3" in view_gradcam(ctx).text
     ctx.layer = "features.0"
-    assert "layer features.0: 6 feature maps of 8x8" in view_gradcam(ctx).text
+    chosen = view_gradcam(ctx)
+    assert "layer features.0: 6 feature maps of 8x8" in chosen.text
+    assert len(chosen.files) == 1  # a chosen layer: no comparison of the layers
     ctx.layer = "features.9"
     with pytest.raises(ValueError, match="valid layers: features, features.0"):
         view_gradcam(ctx)

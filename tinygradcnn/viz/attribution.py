@@ -192,6 +192,32 @@ def plot_attribution(image, heat: np.ndarray, path: str | os.PathLike | None = N
     return figure
 
 
+def plot_grad_cam_layers(image, results: list[GradCAM],
+                         path: str | os.PathLike | None = None, title: str | None = None):
+    """The input and its Grad-CAM at several layers side by side (one `GradCAM` each, for
+    the same image and class): the deeper the layer, the coarser and more semantic the
+    map. Saved to `path` if given; returns the matplotlib Figure."""
+    picture, cmap = _displayable(image)
+    figure = new_figure("plot_grad_cam_layers", figsize=(2.6 * (len(results) + 1), 3.1),
+                        layout="constrained")
+    panels = figure.subplots(1, len(results) + 1, squeeze=False)[0]
+    panels[0].imshow(picture, cmap=cmap)
+    panels[0].set_title("input\n", fontsize=9)
+    for axes, result in zip(panels[1:], results, strict=True):
+        k, h, w = result.activation.shape
+        axes.imshow(picture, cmap=cmap)
+        axes.imshow(result.heat, cmap="inferno", vmin=0, vmax=1, alpha=0.55)
+        axes.set_title(f"{result.layer}\n{k} maps of {h}x{w}", fontsize=9)
+    for axes in panels:
+        axes.set_xticks([])
+        axes.set_yticks([])
+    if title:
+        figure.suptitle(title, fontsize=10)
+    if path is not None:
+        figure.savefig(path, dpi=120)
+    return figure
+
+
 def text_map(values: np.ndarray, max_side: int = 16) -> str:
     """A map as rows of digits 0-9 (9 = its maximum), shrunk to at most `max_side` a side:
     the heat map in a terminal."""
@@ -222,6 +248,13 @@ def view_gradcam(ctx: ExplainContext) -> ViewResult:
                      title=f"Grad-CAM of layer {result.layer} ({k} maps of {h}x{w}) for class "
                            f"{predicted!r} (p = {result.probabilities[result.target]:.2f}; "
                            f"true class {truth!r})")
+    files = [path]
+    if ctx.layer is None and len(conv_layers(ctx.model)) > 1:
+        layers = [compute_grad_cam(ctx.model, image, result.target, name)
+                  for name, _ in conv_layers(ctx.model)]
+        files.append(ctx.out_dir / "gradcam_layers.png")
+        plot_grad_cam_layers(image, layers, files[-1],
+                             title=f"Grad-CAM of class {predicted!r} at every conv layer")
     strongest = np.argsort(-np.abs(result.weights))[:3]
     weights = ", ".join(f"map {c}: {result.weights[c]:+.3g}" for c in strongest)
     text = (f"Grad-CAM, image {ctx.index} (true class {truth!r}), predicted {predicted!r} with "
@@ -229,13 +262,14 @@ def view_gradcam(ctx: ExplainContext) -> ViewResult:
             f"layer {result.layer}: {k} feature maps of {h}x{w}; the weight of each map is the "
             f"mean gradient of the score over it (largest: {weights})\n"
             f"ReLU(sum of weighted maps), {h}x{w}, 9 = the hottest cell:\n"
-            f"{text_map(result.cam)}\nwrote {path}")
+            f"{text_map(result.cam)}\nwrote {', '.join(str(f) for f in files)}")
     about = ("Grad-CAM weighs each feature map of the chosen layer by how much the class "
              "score grows when that map grows (its average gradient), adds the weighted maps "
              "and keeps the positive part. Bright regions are the parts of the image whose "
              "features argued for the predicted class. The map has the layer's resolution "
-             f"({h}x{w}), stretched over the input: deeper layers give coarser maps.")
-    return ViewResult("gradcam", "Grad-CAM: where the evidence for the class is", text, [path],
+             f"({h}x{w}), stretched over the input: deeper layers give coarser maps, "
+             "about larger parts of the digit (compare the layers side by side).")
+    return ViewResult("gradcam", "Grad-CAM: where the evidence for the class is", text, files,
                       about)
 
 
