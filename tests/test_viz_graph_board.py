@@ -197,7 +197,7 @@ def test_board_picture_and_view(quick_board, tmp_path, monkeypatch):
                          index=0, class_names=list("0123456789"), out_dir=tmp_path,
                          quick=True, seed=3)
     result = board_module.view_overfitting(ctx)
-    assert calls == [(None, {"quick": True, "seed": 3, "image_size": None})]
+    assert calls == [(None, {"quick": True, "seed": 3, "image_size": None, "verbose": False})]
     assert result.name == "overfitting" and result.files == [tmp_path / "overfitting.png"]
     assert "early stopping" in result.text and "best remedy here" in result.text
 

@@ -182,7 +182,7 @@ def _run(strategy: str, train_set, val_set, image_size: int, channels: int, epoc
 def overfitting_board(dataset=None, train_size: int | None = None, val_size: int | None = None,
                       epochs: int | None = None, quick: bool = False, seed: int = 0,
                       image_size: int | None = None, lr: float = 2e-3, batch_size: int = 16,
-                      strategies: Sequence[str] = STRATEGIES) -> Board:
+                      strategies: Sequence[str] = STRATEGIES, verbose: bool = False) -> Board:
     """Train the baseline and one run per strategy on the same small training set.
 
     dataset: a labelled data set (`dataset[indices]` -> (images (n, C, H, W), labels));
@@ -190,6 +190,7 @@ def overfitting_board(dataset=None, train_size: int | None = None, val_size: int
     8 with quick=True). The training and validation sets are drawn from it by `seed`.
     quick: a few seconds (100 training images of 8x8, 8 epochs); the full board (300
     images of 28x28, 25 epochs, batches of 16) takes a few minutes on two cores.
+    verbose: print a line as each run ends (the full board runs for minutes).
     Returns a `Board` (see `Board.table` and `plot_overfitting_board`).
     """
     unknown = [s for s in strategies if s not in STRATEGIES]
@@ -210,8 +211,15 @@ def overfitting_board(dataset=None, train_size: int | None = None, val_size: int
     train_set = data.ArrayDataset(images[:train_size], labels[:train_size], scale=1.0)
     val_set = data.ArrayDataset(images[train_size:], labels[train_size:], scale=1.0)
     channels, side = images.shape[1], images.shape[-1]
-    runs = [_run(s, train_set, val_set, side, channels, epochs, seed, lr, batch_size)
-            for s in ("baseline", *strategies)]
+    runs = []
+    for number, strategy in enumerate(("baseline", *strategies)):
+        runs.append(_run(strategy, train_set, val_set, side, channels, epochs, seed, lr,
+                         batch_size))
+        if verbose:
+            run = runs[-1]
+            print(f"overfitting board, run {number + 1}/{len(strategies) + 1}: {strategy}: "
+                  f"val accuracy {100 * run.final_val_accuracy:.1f}%, train - val "
+                  f"{100 * run.gap:+.1f} pts ({run.seconds:.1f}s)", flush=True)
     return Board(runs[0], runs[1:], train_size, val_size, side, epochs, train_set, val_set)
 
 
@@ -293,7 +301,8 @@ def view_overfitting(ctx: ExplainContext) -> ViewResult:
     if len(ctx.images) >= needed:
         dataset = data.ArrayDataset(ctx.images, ctx.labels, scale=1.0)
     board = overfitting_board(dataset, quick=ctx.quick, seed=ctx.seed,
-                              image_size=None if ctx.quick else int(ctx.images.shape[-1]))
+                              image_size=None if ctx.quick else int(ctx.images.shape[-1]),
+                              verbose=not ctx.quick)
     path = ctx.out_dir / "overfitting.png"
     plot_overfitting_board(board, path)
     best = max(board.runs, key=lambda run: run.final_val_accuracy)

@@ -62,7 +62,7 @@ def _nodes_to_watch(model: Module, expand: bool) -> dict[int, tuple[str, Module]
     watched: dict[int, tuple[str, Module]] = {}
     inside: set[int] = set()
     for name, module in model.named_modules():
-        if id(module) in inside or module is model and next(module.children(), None):
+        if id(module) in inside or (module is model and next(module.children(), None)):
             continue
         if not expand and is_block(module):
             watched[id(module)] = (name, module)

@@ -198,7 +198,8 @@ def view_maximise(ctx: ExplainContext) -> ViewResult:
         if not convs:
             raise ValueError(f"maximise: {type(model).__name__} has no Conv2d layer")
         layers = list(dict.fromkeys([convs[0], convs[-1]]))
-    shape = tuple(int(s) for s in ctx.images.shape[1:])
+    channels_in, height, width = (int(size) for size in ctx.images.shape[1:])
+    shape = (channels_in, height, width)
     low, high = float(ctx.images.min()), float(ctx.images.max())
     if high <= low:
         low, high = 0.0, 1.0
@@ -208,7 +209,7 @@ def view_maximise(ctx: ExplainContext) -> ViewResult:
     for name in layers:
         k = int(channel_activations(model, name, ctx.images[:1]).shape[1])
         channels = list(range(min(count, k)))
-        images = maximise_channels(model, name, channels, shape, steps,  # type: ignore[arg-type]
+        images = maximise_channels(model, name, channels, shape, steps,
                                    value_range=(low, high), seed=ctx.seed)
         reached = channel_activations(model, name, images, channels)
         noise = rng.uniform(low, high, (len(channels), *shape))
