@@ -7,8 +7,8 @@ arrows where the data flows, residual additions drawn as skips. matplotlib only.
 The graph is read off one forward pass: forward hooks note each layer's call, and the
 autograd record between calls says which earlier layers fed it, so a skip connection done
 with a plain `out + identity` in a block's forward is found too. Blocks (classes whose
-name ends with Block, Bottleneck, InvertedResidual, CNBlock or Inception) are one box by
-default, marked when their output adds back their input; `expand=True` opens them.
+name ends with Block, Bottleneck, InvertedResidual, MBConv, CNBlock or Inception) are one
+box by default, marked when their output adds back their input; `expand=True` opens them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ._figure import new_figure
 from ._layers import as_batch, probing
 from .explain_types import ExplainContext, ViewResult
 
-BLOCK_SUFFIXES = ("Block", "Bottleneck", "InvertedResidual", "CNBlock", "Inception")
+BLOCK_SUFFIXES = ("Block", "Bottleneck", "InvertedResidual", "MBConv", "CNBlock", "Inception")
 INPUT = -1  # the source index of the model's input
 
 
