@@ -329,3 +329,15 @@ def test_trunc_normal_matches_the_truncated_normal_distribution():
 def test_trunc_normal_warns_when_the_mean_is_far_outside_the_bounds():
     with pytest.warns(UserWarning, match="mean is more than 2 std"):
         nn.init.trunc_normal_(tg.empty(10), mean=10.0, std=1.0, a=-2.0, b=2.0)
+
+
+@pytest.mark.parametrize("shape, out_channels", [((1, 3, 32, 32), 16), ((2, 3, 24, 20), 8)])
+def test_conv2d_gradients_of_a_patchify_stem_match_torch(shape, out_channels):
+    """ConvNeXt's stem (4x4 kernel, stride 4): the CPU input gradient once copied a wrapped
+    slice when a tile of output pixels began in a row's padding columns."""
+    torch = torch_or_skip()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape)
+    weight = rng.standard_normal((out_channels, shape[1], 4, 4))
+    compare_with_torch(lambda x, w: F.conv2d(x, w, stride=4),
+                       lambda x, w: torch.nn.functional.conv2d(x, w, stride=4), x, weight)
