@@ -124,6 +124,15 @@ def test_stochastic_depth_batch_drops_all_or_nothing(device):
     assert seen == {0.0, 2.0}
 
 
+def test_stochastic_depth_draws_the_same_mask_on_every_device():
+    masks = []
+    for device in DEVICES:
+        tg.manual_seed(7)
+        masks.append(F.stochastic_depth(tg.ones(64, 2, device=device), 0.5, "row").numpy())
+    for mask in masks[1:]:
+        np.testing.assert_array_equal(mask, masks[0])
+
+
 def test_stochastic_depth_is_the_identity_in_eval_or_at_p0_and_zero_at_p1():
     x = tg.randn(3, 2)
     assert F.stochastic_depth(x, 0.5, "row", training=False) is x

@@ -60,7 +60,20 @@ class Variant:
     bn_momentum: float = 0.1
 
 
-# torchvision's (and the reference code's) values. B5-B7's BatchNorm keeps the TensorFlow
+# torchvision's (and the reference code's) values, beside what the rule gives unrounded:
+#
+#   phi  alpha^phi  width  beta^phi  resolution  224 gamma^phi
+#    0     1.00      1.0    1.00       224          224
+#    1     1.20      1.0    1.10       240          258
+#    2     1.44      1.1    1.21       260          296
+#    3     1.73      1.2    1.33       300          341
+#    4     2.07      1.4    1.46       380          392
+#    5     2.49      1.6    1.61       456          451
+#    6     2.99      1.8    1.77       528          518
+#    7     3.58      2.0    1.95       600          596
+#   (published depth multipliers: 1.0, 1.1, 1.2, 1.4, 1.8, 2.2, 2.6, 3.1)
+#
+# B5-B7's BatchNorm keeps the TensorFlow
 # settings (eps 1e-3, momentum 0.01) their ported weights were trained with; the resolution
 # is the paper's (torchvision's B2 transform crops 288, the weights having been retrained).
 VARIANTS: dict[str, Variant] = {
