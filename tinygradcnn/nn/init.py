@@ -81,27 +81,38 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     return _fill(tensor, generator().normal(mean, std, tensor.shape))
 
 
+_ERFINV_CENTRAL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+                   0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)
+_ERFINV_TAIL = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+                -0.0076224613, 0.00943887047, 1.00167406, 2.83297682)
+
+
+def _horner(coefficients: tuple[float, ...], t: np.ndarray) -> np.ndarray:
+    poly = np.full_like(t, coefficients[0])
+    for c in coefficients[1:]:
+        poly *= t
+        poly += c
+    return poly
+
+
 def _erfinv(y: np.ndarray) -> np.ndarray:
-    """The inverse error function on (-1, 1), elementwise: M. Giles' polynomial
+    """The inverse error function on [-1, 1], elementwise: M. Giles' polynomial
     approximation ("Approximating the erfinv function", 2010; the one CUDA's erfinvf uses),
     relative error below 4e-7, ample for drawing float32 weights; erfinv(+-1) = +-inf."""
     y = np.asarray(y, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        w = -np.log((1.0 - y) * (1.0 + y))
+        # the central branch (w < 5, |y| < 0.9966) serves nearly every draw: computed for all,
+        # then the few tail values are redone with the tail polynomial
+        w -= 2.5
+        result = _horner(_ERFINV_CENTRAL, w)
+        result *= y
+        tail = w >= 2.5
+        if tail.any():
+            result[tail] = _horner(_ERFINV_TAIL, np.sqrt(w[tail] + 2.5) - 3.0) * y[tail]
     edge = np.abs(y) >= 1.0
-    y_inside = np.where(edge, 0.0, y)
-    w = -np.log((1.0 - y_inside) * (1.0 + y_inside))
-    central = w < 5.0
-    t = np.where(central, w - 2.5, np.sqrt(np.maximum(w, 5.0)) - 3.0)
-    central_coefficients = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
-                            0.00021858087, -0.00125372503, -0.00417768164, 0.246640727,
-                            1.50140941)
-    tail_coefficients = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
-                         0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682)
-    p_central = np.zeros_like(t)
-    p_tail = np.zeros_like(t)
-    for c_central, c_tail in zip(central_coefficients, tail_coefficients, strict=True):
-        p_central = p_central * t + c_central
-        p_tail = p_tail * t + c_tail
-    return np.where(edge, np.copysign(np.inf, y), np.where(central, p_central, p_tail) * y)
+    result[edge] = np.copysign(np.inf, y[edge])
+    return result
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
