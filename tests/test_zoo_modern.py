@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import DEVICES
 from helpers import check_gradients
 from torchvision_models import torchvision_models
 
@@ -85,6 +86,27 @@ def test_mbconv_with_squeeze_excitation_passes_gradcheck():
 def test_convnext_block_passes_gradcheck():
     block = CNBlock(4, layer_scale=0.5, stochastic_depth_prob=0.0)
     _gradcheck_block(block, (1, 4, 3, 3))
+
+
+@pytest.mark.skipif("cuda" not in DEVICES, reason="no CUDA device or simulator")
+@pytest.mark.parametrize("make_block", [
+    lambda: InvertedResidual(4, 4, 1, expand_ratio=2),
+    lambda: MBConv(MBConvConfig(2, 3, 1, 4, 4, 1), 0.0, nn.BatchNorm2d),
+    lambda: CNBlock(4, layer_scale=0.5, stochastic_depth_prob=0.0),
+], ids=["inverted_residual", "mbconv", "cnblock"])
+def test_blocks_give_the_same_numbers_on_the_gpu(make_block):
+    tg.manual_seed(0)
+    block = make_block().eval()
+    x = np.random.default_rng(0).standard_normal((1, 4, 3, 3)).astype(np.float32)
+    x_cpu = tg.tensor(x, requires_grad=True)
+    expected = block(x_cpu)
+    expected.sum().backward()
+    block.to("cuda")
+    x_gpu = tg.tensor(x, device="cuda", requires_grad=True)
+    out = block(x_gpu)
+    out.sum().backward()
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(x_gpu.grad.numpy(), x_cpu.grad.numpy(), atol=1e-5, rtol=1e-4)
 
 
 def test_stochastic_depth_in_a_block_drops_only_the_branch():
