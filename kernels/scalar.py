@@ -147,6 +147,37 @@ def silu_grad(x, y):
     return s * (1.0 + x * (1.0 - s))
 
 
+def relu6(x):
+    """min(max(x, 0), 6), written with tests so that NaN passes through, as in PyTorch."""
+    return 0.0 if x <= 0 else (6.0 if x >= 6 else x)
+
+
+def relu6_grad(x, y):
+    """PyTorch's hardtanh rule: 0 at both kinks (x = 0 and x = 6) and beyond them."""
+    return 0.0 if (x <= 0 or x >= 6) else 1.0
+
+
+def hardsigmoid(x):
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, the line x / 6 + 1/2 between."""
+    return 0.0 if x <= -3 else (1.0 if x >= 3 else x / 6.0 + 0.5)
+
+
+def hardsigmoid_grad(x, y):
+    """1/6 strictly inside (-3, 3), 0 at the kinks and outside (PyTorch's rule)."""
+    return 1.0 / 6.0 if (x > -3 and x < 3) else 0.0
+
+
+def hardswish(x):
+    """x * relu6(x + 3) / 6 (MobileNetV3's cheap swish)."""
+    return 0.0 if x <= -3 else (x if x >= 3 else x * (x + 3.0) / 6.0)
+
+
+def hardswish_grad(x, y):
+    """x / 3 + 1/2 strictly inside (-3, 3); at the kinks the outer side's slope, as PyTorch
+    2.13 (0 at -3, 1 at 3): the derivative is continuous from outside."""
+    return 0.0 if x <= -3 else (1.0 if x >= 3 else x / 3.0 + 0.5)
+
+
 def clamp(x, low, high):
     return min(max(x, low), high)
 
@@ -318,6 +349,9 @@ UNARY = {
     "gelu": (gelu, gelu_grad),
     "gelu_tanh": (gelu_tanh, gelu_tanh_grad),
     "silu": (silu, silu_grad),
+    "relu6": (relu6, relu6_grad),
+    "hardsigmoid": (hardsigmoid, hardsigmoid_grad),
+    "hardswish": (hardswish, hardswish_grad),
     "clamp": (clamp, clamp_grad),
     "sign": (sign, sign_grad),
     "softplus": (softplus, softplus_grad),

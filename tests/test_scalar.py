@@ -18,7 +18,8 @@ from tinygradcnn.kernels import scalar, shared
 # scalar parameters for the unary ops that take them, and inputs away from their kinks
 PARAMS = {"leaky_relu": (0.1, 0.0), "elu": (0.7, 0.0), "clamp": (-0.5, 0.7)}
 KINKS = {"abs": [0.0], "relu": [0.0], "leaky_relu": [0.0], "elu": [0.0], "sign": [0.0],
-         "clamp": [-0.5, 0.7]}
+         "clamp": [-0.5, 0.7], "relu6": [0.0], "hardsigmoid": [-3.0, 3.0],
+         "hardswish": [-3.0, 3.0]}
 POSITIVE = {"log", "sqrt"}
 
 

@@ -10,6 +10,7 @@ tensor([[2., 4.],
 
 from . import cuda as cuda
 from . import data as data
+from . import models as models
 from . import nn as nn
 from . import optim as optim
 from . import utils as utils
@@ -47,6 +48,8 @@ from .dtypes import int as int
 from .dtypes import long as long
 from .gradcheck import GradcheckError as GradcheckError
 from .gradcheck import gradcheck as gradcheck
+from .models.files import load_model as load_model
+from .models.files import save_model as save_model
 from .nn.summary import summary as summary
 from .ops.activation import relu as relu
 from .ops.activation import sigmoid as sigmoid

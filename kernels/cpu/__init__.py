@@ -10,6 +10,7 @@ from .conv import (
 )
 from .elementwise import binary, binary_backward, expand, unary, unary_backward, where
 from .interpolate import interpolate_backward_input, interpolate_forward
+from .layer_norm2d import layer_norm2d_backward, layer_norm2d_forward
 from .linear import linear_backward, linear_forward
 from .loss import (
     bce_with_logits_backward,
@@ -54,6 +55,7 @@ from .optim import (
 from .pool import (
     adaptive_avg_pool2d_backward,
     adaptive_avg_pool2d_forward,
+    adaptive_max_pool2d_forward,
     avg_pool2d_backward,
     avg_pool2d_forward,
     max_pool2d_backward,

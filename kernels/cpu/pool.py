@@ -1,4 +1,5 @@
-"""Pooling on the CPU: max, average (and so sum) and adaptive average, forward and backward.
+"""Pooling on the CPU: max, average (and so sum), adaptive average and adaptive max, forward
+and backward.
 
 Each kernel runs one (sample, channel) plane per job: planes are independent, so the
 backward scatter (``grad_input[argmax] += grad``, overlapping windows included) never races.
@@ -150,6 +151,20 @@ def max_pool2d_backward(grad_out: np.ndarray, argmax: np.ndarray, input_shape) -
     grad_x = np.zeros(input_shape, grad_out.dtype)
     _max_pool_backward_kernel(grad_out, argmax, grad_x)
     return grad_x
+
+
+def adaptive_max_pool2d_forward(x: np.ndarray, output_size: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """Maxima over an ``output_size`` grid of near-equal windows (those of adaptive average
+    pooling): (N, C, H, W) -> (N, C, OH, OW), and each maximum's flat index h * W + w (int64)
+    for ``max_pool2d_backward``. The window tables of the max-pool kernel take the adaptive
+    windows as they are: a start and a count of unit-spaced taps per output."""
+    shape = x.shape[:2] + tuple(output_size)
+    out = np.empty(shape, x.dtype)
+    argmax = np.empty(shape, np.int64)
+    h_start, _, h_count = _adaptive_windows(x.shape[2], output_size[0])
+    w_start, _, w_count = _adaptive_windows(x.shape[3], output_size[1])
+    _max_pool_kernel(0, 0)(x, out, argmax, h_start, h_count, w_start, w_count, 1, 1)
+    return out, argmax
 
 
 # ---------------------------------------------------------------------------------------------

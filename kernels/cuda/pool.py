@@ -1,4 +1,5 @@
-"""Pooling on the GPU: max, average (and so sum) and adaptive average, forward and backward.
+"""Pooling on the GPU: max, average (and so sum), adaptive average and adaptive max, forward
+and backward.
 
 Forward kernels give one thread one output pixel (grid-stride over ``N * C * OH * OW``):
 neighbouring threads take neighbouring output columns, whose windows are neighbouring input
@@ -277,3 +278,42 @@ def adaptive_avg_pool2d_backward(grad_out, input_shape):
         blocks, threads = grid_1d(grad_out.size)
         _adaptive_avg_pool_backward_kernel[blocks, threads](grad_out, grad_x)
     return grad_x
+
+
+@cuda.jit(cache=True)
+def _adaptive_max_pool_kernel(x, out, argmax):
+    """One thread per output pixel: the first maximum of its near-equal window and its flat
+    h * W + w (the input is never empty here: the op refuses empty planes)."""
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for k in range(start, out.size, stride):
+        plane, oh, ow = _unravel(k, OH, OW)
+        n, c = plane // C, plane % C
+        h0, h1 = _adaptive_window(oh, H, OH)
+        w0, w1 = _adaptive_window(ow, W, OW)
+        best = -math.inf
+        best_h = h0
+        best_w = w0
+        for h in range(h0, h1):
+            for w in range(w0, w1):
+                value = x[n, c, h, w]
+                # strict > keeps the first maximum; NaN wins, as in PyTorch
+                if value > best or math.isnan(value):
+                    best = value
+                    best_h = h
+                    best_w = w
+        out[n, c, oh, ow] = best
+        argmax[n, c, oh, ow] = best_h * W + best_w
+
+
+def adaptive_max_pool2d_forward(x, output_size: Pair):
+    """Maxima over an ``output_size`` grid of near-equal windows: (N, C, H, W) -> (N, C, OH, OW),
+    and each maximum's flat index h * W + w (int64) for ``max_pool2d_backward``."""
+    shape = tuple(x.shape[:2]) + tuple(output_size)
+    out = cuda.device_array(shape, dtype=x.dtype)
+    argmax = cuda.device_array(shape, dtype=np.int64)
+    if out.size:
+        blocks, threads = grid_1d(out.size)
+        _adaptive_max_pool_kernel[blocks, threads](x, out, argmax)
+    return out, argmax

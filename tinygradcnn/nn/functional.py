@@ -1,9 +1,20 @@
 """The functional interface, imported as ``F``: every op a layer is built from, by PyTorch's
 names."""
 
-from tinygradcnn.ops.activation import elu, gelu, leaky_relu, relu, sigmoid, silu, tanh  # noqa: F401
+from tinygradcnn.ops.activation import (  # noqa: F401
+    elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    leaky_relu,
+    relu,
+    relu6,
+    sigmoid,
+    silu,
+    tanh,
+)
 from tinygradcnn.ops.conv import conv1d, conv2d  # noqa: F401
-from tinygradcnn.ops.dropout import dropout, gaussian_noise  # noqa: F401
+from tinygradcnn.ops.dropout import dropout, gaussian_noise, stochastic_depth  # noqa: F401
 from tinygradcnn.ops.interpolate import interpolate  # noqa: F401
 from tinygradcnn.ops.linear import linear  # noqa: F401
 from tinygradcnn.ops.loss import (  # noqa: F401
@@ -13,9 +24,10 @@ from tinygradcnn.ops.loss import (  # noqa: F401
     mse_loss,
     nll_loss,
 )
-from tinygradcnn.ops.norm import batch_norm, layer_norm  # noqa: F401
+from tinygradcnn.ops.norm import batch_norm, layer_norm, layer_norm2d  # noqa: F401
 from tinygradcnn.ops.pool import (  # noqa: F401
     adaptive_avg_pool2d,
+    adaptive_max_pool2d,
     avg_pool1d,
     avg_pool2d,
     max_pool1d,

@@ -123,3 +123,16 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
+
+
+class LayerNorm2d(LayerNorm):
+    """Layer norm over the channels of each pixel, channels-first: (N, C, H, W) -> same
+    shape, as torchvision's `LayerNorm2d(nn.LayerNorm)` (ConvNeXt, with eps=1e-6). Built as
+    `LayerNorm2d(C)`: `weight` and `bias` are (C,), keys as LayerNorm's. Computed in place
+    of torchvision's permute -> layer_norm -> permute, without the two copies."""
+
+    def forward(self, x):
+        if x.ndim < 2 or (x.shape[1],) != self.normalized_shape:
+            raise ValueError(f"LayerNorm2d: input {x.shape} does not have "
+                             f"{self.normalized_shape} channels on axis 1")
+        return F.layer_norm2d(x, self.weight, self.bias, self.eps)

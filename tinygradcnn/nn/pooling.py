@@ -86,6 +86,23 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
+class AdaptiveMaxPool2d(Module):
+    """Maximum to a fixed output size whatever the input size: (N, C, H, W) ->
+    (N, C, *output_size), windows as `AdaptiveAvgPool2d`'s; with `return_indices`, also each
+    maximum's flat index h * W + w in its plane (as `MaxPool2d`'s in PyTorch)."""
+
+    def __init__(self, output_size: int | tuple[int, int], return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, x):
+        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
 class MaxPool1d(MaxPool2d):
     """Maximum over windows of a sequence: (N, C, L) -> (N, C, L_out), with
     L_out = floor((L + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1."""

@@ -3,7 +3,8 @@
 Both compute ``y = (x - mean) / sqrt(var + eps) * weight + bias``; they differ in what the
 statistics are taken over. Batch norm: per channel, over the batch and the spatial positions
 of ``(N, C, *)`` (in training; the running averages at evaluation). Layer norm: per sample,
-over the trailing ``normalized_shape``. Both use the biased variance to normalise.
+over the trailing ``normalized_shape``; its channels-first form (ConvNeXt's ``LayerNorm2d``),
+per pixel over the channel axis of ``(N, C, *)``. All use the biased variance to normalise.
 """
 
 from __future__ import annotations
@@ -96,6 +97,27 @@ class LayerNorm(Function):
             grad_weight.reshape(shape) if needs[1] else None,
             grad_bias.reshape(shape) if needs[2] else None,
         )
+
+
+class LayerNorm2d(Function):
+    """Per pixel (n, s), over the C channels, with the layer-norm gradient
+    ``dx = invstd * (g w - mean_c(g w) - xhat * mean_c(g w xhat))``; the kernels read the
+    channels in place (no permuted copies)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, eps):
+        y, mean, invstd = ctx.kernels.layer_norm2d_forward(x, weight, bias, eps)
+        ctx.save_for_backward(x, weight, mean, invstd)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, mean, invstd = ctx.saved_arrays
+        grad_x, grad_weight, grad_bias = ctx.kernels.layer_norm2d_backward(
+            grad, x, mean, invstd, weight
+        )
+        needs = ctx.needs_input_grad
+        return grad_x, grad_weight if needs[1] else None, grad_bias if needs[2] else None
 
 
 def _affine(op: str, name: str, value, shape: tuple[int, ...], input: Tensor) -> Tensor | None:
@@ -211,3 +233,27 @@ def layer_norm(
     weight = _affine(op, "weight", weight, shape, input)
     bias = _affine(op, "bias", bias, shape, input)
     return LayerNorm.apply(input, weight, bias, normalized_shape=shape, eps=eps)
+
+
+def layer_norm2d(
+    input: Tensor,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Layer norm over the channel axis of ``input`` (N, C, *) -> same shape: each pixel's C
+    values get their own mean and biased variance, ``weight`` and ``bias`` are (C,).
+
+    The same numbers as ``layer_norm(x.permute(0, 2, 3, 1), C).permute(0, 3, 1, 2)`` (what
+    torchvision's ``LayerNorm2d`` computes), without the two permuted copies. No PyTorch
+    functional twin.
+    """
+    op = "layer_norm2d"
+    float_tensor(op, "input", input)
+    if input.ndim < 2 or input.shape[1] == 0:
+        raise ValueError(f"{op}: input must be (N, C, *) with C >= 1, got shape {input.shape}")
+    eps = real(op, "eps", eps, 0)
+    channels = (input.shape[1],)
+    weight = _affine(op, "weight", weight, channels, input)
+    bias = _affine(op, "bias", bias, channels, input)
+    return LayerNorm2d.apply(input, weight, bias, eps=eps)

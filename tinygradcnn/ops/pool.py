@@ -1,5 +1,5 @@
-"""Pooling: max, average, sum and adaptive average, in 2-d and 1-d (a 1-d pool is the 2-d pool
-of a 1-pixel-high image), with PyTorch's arguments, defaults and output sizes.
+"""Pooling: max, average, sum, adaptive average and adaptive max, in 2-d and 1-d (a 1-d pool
+is the 2-d pool of a 1-pixel-high image), with PyTorch's arguments, defaults and output sizes.
 
 Output size along one axis (``ceil_mode`` rounds up, but the last window must still start
 inside the input or its left padding)::
@@ -61,6 +61,23 @@ class AdaptiveAvgPool2d(Function):
     @staticmethod
     def backward(ctx, grad):
         return ctx.kernels.adaptive_avg_pool2d_backward(grad, ctx.input_shape)
+
+
+class AdaptiveMaxPool2d(Function):
+    """y[i, j] = max of window (i, j) of an output_size grid;  dx[argmax] += dy (the
+    max-pool backward). ``indices``, a list, receives the argmax array for
+    ``return_indices`` (the output is one array; the graph may not be recorded)."""
+
+    @staticmethod
+    def forward(ctx, x, output_size, indices):
+        out, ctx.argmax = ctx.kernels.adaptive_max_pool2d_forward(x, output_size)
+        ctx.input_shape = x.shape
+        indices.append(ctx.argmax)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.kernels.max_pool2d_backward(grad, ctx.argmax, ctx.input_shape)
 
 
 def _check_not_empty(op: str, input: Tensor, batched_ndim: int) -> None:
@@ -158,14 +175,8 @@ def sum_pool2d(input: Tensor, kernel_size, stride=None, padding=0,
     return out.squeeze(0) if unbatched else out
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
-    """Mean over an ``output_size`` grid of near-equal windows: (N, C, H, W) or (C, H, W)
-    -> (N, C, *output_size). Window ``i`` covers ``[floor(i*H/OH), ceil((i+1)*H/OH))``.
-
-    ``output_size``: int, pair, or a pair with ``None`` keeping that input size;
-    ``adaptive_avg_pool2d(x, 1)`` is global average pooling.
-    """
-    op = "adaptive_avg_pool2d"
+def _adaptive_args(op: str, input: Tensor, output_size) -> tuple[Tensor, bool, Pair]:
+    """Validate an adaptive pool's arguments; returns (batched input, unbatched?, sizes)."""
     float_tensor(op, "input", input)
     ndim_in(op, "input", input, (3, 4), "(N, C, H, W) or (C, H, W)")
     sizes = (output_size, output_size) if output_size is None else output_size
@@ -174,9 +185,39 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     sizes = int_tuple(op, "output_size", sizes, 2, minimum=1)
     _check_not_empty(op, input, 4)
     unbatched = input.ndim == 3
-    x = input.unsqueeze(0) if unbatched else input
+    return (input.unsqueeze(0) if unbatched else input), unbatched, sizes  # type: ignore[return-value]
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Mean over an ``output_size`` grid of near-equal windows: (N, C, H, W) or (C, H, W)
+    -> (N, C, *output_size). Window ``i`` covers ``[floor(i*H/OH), ceil((i+1)*H/OH))``.
+
+    ``output_size``: int, pair, or a pair with ``None`` keeping that input size;
+    ``adaptive_avg_pool2d(x, 1)`` is global average pooling.
+    """
+    x, unbatched, sizes = _adaptive_args("adaptive_avg_pool2d", input, output_size)
     out = AdaptiveAvgPool2d.apply(x, output_size=sizes)
     return out.squeeze(0) if unbatched else out
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Maximum over an ``output_size`` grid of near-equal windows (those of
+    ``adaptive_avg_pool2d``): (N, C, H, W) or (C, H, W) -> (N, C, *output_size). The gradient
+    flows to each window's maximum only.
+
+    ``return_indices=True`` also returns each maximum's flat index ``h * W + w`` in its plane
+    (int64, the output's shape), as PyTorch does. Over a 4x4 image, ``output_size=2`` is
+    2x2 max pooling; over 5x5, the windows are rows and columns [0, 3) and [2, 5).
+    """
+    x, unbatched, sizes = _adaptive_args("adaptive_max_pool2d", input, output_size)
+    argmax: list = []
+    out = AdaptiveMaxPool2d.apply(x, output_size=sizes, indices=argmax)
+    if not return_indices:
+        return out.squeeze(0) if unbatched else out
+    indices = Tensor._make(argmax[0])
+    if unbatched:
+        return out.squeeze(0), indices.squeeze(0)
+    return out, indices
 
 
 def _pool1d(pool2d, op: str, input: Tensor, **params) -> Tensor:
