@@ -160,6 +160,10 @@ def _conv_planes_kernel(planes, weights, offsets, bias, block_start, block_size,
                 ow0 = max(0, p0 - oh * Wq)
                 ow1 = min(OW, p0 + tp - oh * Wq)
                 q0 = oh * Wq - p0
+                if ow1 <= ow0:
+                    # the tile starts in this row's spare columns (ow >= OW): nothing of the
+                    # row is in it, and q0 + ow1 < 0 would wrap round in the slice below
+                    continue
                 for j in range(real):
                     out[n, o0 + j, oh, ow0:ow1] = acc[j, q0 + ow0:q0 + ow1]
 

@@ -272,12 +272,17 @@ class Module:
         """{dotted name: NumPy copy} of every parameter and persistent buffer.
 
         The values are copies, so a snapshot (for early stopping, a checkpoint) does not
-        change as training goes on."""
+        change as training goes on. The order is PyTorch's: module by module, each one's
+        parameters and then its buffers (`bn1.weight, bn1.bias, bn1.running_mean, ...`)."""
         state = OrderedDict()
-        for name, param in self.named_parameters():
-            state[name] = np.array(param.numpy(), copy=True)
-        for name, buffer in self._named_members("_buffers", True, persistent_only=True):
-            state[name] = np.array(buffer.numpy(), copy=True)
+        seen = set()
+        for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            for name, value in [*module._parameters.items(), *module._buffers.items()]:
+                if value is None or id(value) in seen or name in module._non_persistent_buffers:
+                    continue
+                seen.add(id(value))
+                state[prefix + name] = np.array(value.numpy(), copy=True)
         return state
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
