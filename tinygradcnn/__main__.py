@@ -198,14 +198,20 @@ def _optimizer(args, params) -> optim.Optimizer:
     return optim.AdamW(params, lr=lr, weight_decay=args.weight_decay)
 
 
-def train_command(args) -> int:
-    started = time.perf_counter()
-    manual_seed(args.seed)
+def apply_presets(args) -> None:
+    """Fill the options left unset: the model's recipe first, then the data set's defaults,
+    then the fallbacks. What the command line gives always wins."""
     presets = [MODEL_PRESETS.get((args.model, args.data), {}), PRESETS[args.data], FALLBACKS]
     for preset in presets:
         for option, value in preset.items():
             if getattr(args, option, None) is None:
                 setattr(args, option, value)
+
+
+def train_command(args) -> int:
+    started = time.perf_counter()
+    manual_seed(args.seed)
+    apply_presets(args)
     epochs, batch_size = args.epochs, args.batch_size
     out = args.out or os.path.join("runs", f"{args.data}-{args.model}")
     os.makedirs(out, exist_ok=True)
@@ -246,7 +252,7 @@ def train_command(args) -> int:
     print(table)
 
     save(model.state_dict(), os.path.join(out, "weights.npz"))
-    save_model(model, os.path.join(out, "model.npz"))
+    save_model(model, os.path.join(out, "model.npz"), input_size=test_set.image_shape)
     history.to_json(os.path.join(out, "history.json"))
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump({"test_loss": result["loss"], "test_accuracy": result["accuracy"],
@@ -282,10 +288,8 @@ def summary_command(args) -> int:
             print(error, file=sys.stderr)
             return 2
     channels, height, width = INPUT_SIZES[name]
-    if args.model_file is not None:  # the size it was built for, where it says
-        built = model._build_args
-        channels = built.get("in_channels", channels)
-        height = width = built.get("input_size", height)
+    if args.model_file is not None and model._input_size is not None:
+        channels, height, width = model._input_size  # what it was trained on
     if len(sizes) == 3:
         channels, height, width = sizes
     elif len(sizes) == 1:

@@ -21,7 +21,7 @@ from typing import Any
 from .. import nn
 from ..nn import functional as F
 from .registry import register_model
-from .weights import load_weights
+from .weights import load_weights, state_dict_from
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1,
@@ -260,12 +260,14 @@ class CifarResNet(nn.Module):
 
 def _resnet(name: str, block: Block, layers: list[int], weights: Any,
             **kwargs: Any) -> ResNet:
-    return load_weights(ResNet(block, layers, **kwargs), weights, name)
+    state = state_dict_from(weights, name)  # a bad path fails before the build
+    return load_weights(ResNet(block, layers, **kwargs), state, name)
 
 
 def _cifar_resnet(name: str, depth: int, weights: Any, **kwargs: Any) -> CifarResNet:
     n = (depth - 2) // 6
-    return load_weights(CifarResNet([n, n, n], **kwargs), weights, name)
+    state = state_dict_from(weights, name)
+    return load_weights(CifarResNet([n, n, n], **kwargs), state, name)
 
 
 @register_model("resnet18")

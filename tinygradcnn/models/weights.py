@@ -110,9 +110,10 @@ def read_state_dict(path: str | os.PathLike, who: str = "load") -> OrderedDict[s
 
 
 def state_dict_from(weights: Any, name: str) -> Any:
-    """The state dict that `weights=` names: the dict itself, or the contents of a weight
-    file. A missing file, or a torchvision enum name, says where torchvision's weights are."""
-    if isinstance(weights, dict):
+    """The state dict that `weights=` names: None, the dict itself, or the contents of a
+    weight file. A missing file, or a torchvision enum name, says where torchvision's
+    weights are."""
+    if weights is None or isinstance(weights, dict):
         return weights
     if not isinstance(weights, (str, os.PathLike)):
         raise TypeError(f"{name}: weights must be None, a path to a weight file or a state "

@@ -226,9 +226,13 @@ class Module:
 
     # -- modes and gradients ----------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
-        """Training mode (dropout active, batch norm uses batch statistics) for the tree."""
-        for module in self.modules():
-            object.__setattr__(module, "training", bool(mode))
+        """Training mode (dropout active, batch norm uses batch statistics) for the tree.
+
+        Each child's own `train` is called, as in PyTorch, so a module that overrides it
+        (a fine-tuned model keeping its frozen backbone's batch norm in eval) has its way."""
+        object.__setattr__(self, "training", bool(mode))
+        for child in self.children():
+            child.train(mode)
         return self
 
     def eval(self) -> Module:
