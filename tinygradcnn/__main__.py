@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 from . import data, optim
 from .data import transforms as T
@@ -201,7 +202,8 @@ def _optimizer(args, params) -> optim.Optimizer:
 def apply_presets(args) -> None:
     """Fill the options left unset: the model's recipe first, then the data set's defaults,
     then the fallbacks. What the command line gives always wins."""
-    presets = [MODEL_PRESETS.get((args.model, args.data), {}), PRESETS[args.data], FALLBACKS]
+    presets: list[dict[str, Any]] = [MODEL_PRESETS.get((args.model, args.data), {}),
+                                     PRESETS[args.data], FALLBACKS]
     for preset in presets:
         for option, value in preset.items():
             if getattr(args, option, None) is None:
