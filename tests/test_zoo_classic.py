@@ -9,7 +9,8 @@ import os
 
 import numpy as np
 import pytest
-from helpers import check_gradients
+from conftest import DEVICES
+from helpers import check_gradients, compare_with_torch
 from torchvision_models import torchvision_models
 
 import tinygradcnn as tg
@@ -17,6 +18,7 @@ from tinygradcnn import models, nn
 from tinygradcnn.models.googlenet import Inception
 from tinygradcnn.models.resnet import conv1x1
 from tinygradcnn.models.vgg import CONFIGS, make_layers
+from tinygradcnn.nn import functional as F
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "zoo_classic_state_dicts.json")
 
@@ -337,3 +339,50 @@ def test_every_classic_model_matches_torchvision(name, torch_kwargs, shape):
     ours = models.get_model(name)
     assert _key_shapes(ours) == [[k, list(v.shape)] for k, v in reference.state_dict().items()]
     _compare(ours, reference, shape)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("pool", ["max_pool2d", "avg_pool2d"])
+@pytest.mark.parametrize("shape, kernel, stride, padding", [
+    ((1, 2, 2, 2), 3, 2, 0),   # GoogLeNet's maxpool3 at a 15x15 input
+    ((1, 1, 1, 1), 2, 2, 0),   # and its maxpool4
+    ((1, 1, 2, 3), 3, 2, 1),
+])
+def test_ceil_mode_pools_overhang_maps_smaller_than_the_window(device, pool, shape, kernel,
+                                                               stride, padding):
+    """PyTorch's rule is at least one output: in ceil mode the window may be larger than the
+    (padded) map, and pools what it covers."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal(shape)
+    compare_with_torch(
+        lambda t: getattr(F, pool)(t, kernel, stride, padding, ceil_mode=True),
+        lambda t: getattr(torch.nn.functional, pool)(t, kernel, stride, padding,
+                                                     ceil_mode=True),
+        x, device=device, dtype=np.float64, atol=1e-12, rtol=1e-12)
+
+
+def test_a_window_larger_than_the_map_is_still_refused_without_ceil_mode():
+    with pytest.raises(ValueError, match="max_pool2d: kernel_size 3 larger than padded input "
+                                         "2x2"):
+        F.max_pool2d(tg.zeros(1, 1, 2, 2), 3, 2)
+    with pytest.raises(ValueError, match="max_pool2d: kernel_size 3 larger than padded input"):
+        F.max_pool2d(tg.zeros(1, 1, 1, 1), 3, 2, ceil_mode=True)  # no output at all
+
+
+@pytest.mark.parametrize("device", [d for d in DEVICES if d != "cpu"])
+def test_blocks_give_the_same_outputs_and_gradients_on_the_gpu(device):
+    tg.manual_seed(0)
+    projection = nn.Sequential(conv1x1(2, 4, stride=2), nn.BatchNorm2d(4))
+    for block in (models.BasicBlock(2, 4, stride=2, downsample=projection),
+                  Inception(2, 1, 1, 2, 1, 1, 1)):
+        x = np.random.default_rng(0).standard_normal((2, 2, 4, 4)).astype(np.float32)
+        results = []
+        for where in ("cpu", device):
+            block.to(where)
+            block.zero_grad()
+            inputs = tg.tensor(x, requires_grad=True, device=where)
+            block(inputs).sum().backward()
+            results.append([block(inputs).numpy(), inputs.grad.numpy(),
+                            *(p.grad.numpy() for p in block.parameters())])
+        for a, b in zip(*results, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
