@@ -149,8 +149,9 @@ def main() -> None:
     scratch = models.resnet20(in_channels=1, num_classes=10).to(args.device)
     print(f"training from scratch on the same {len(small)} images")
     fresh = train(scratch, small, args.epochs, scratch.parameters(), args, "from scratch")
-    print(f"\n{100 * args.fraction:g}% of MNIST: fine-tuned {100 * tuned:.2f}% vs from scratch {100 * fresh:.2f}% "
-          f"({100 * (tuned - fresh):+.2f} points from pre-training on Fashion-MNIST)")
+    print(f"\n{100 * args.fraction:g}% of MNIST: fine-tuned {100 * tuned:.2f}% vs from scratch "
+          f"{100 * fresh:.2f}% ({100 * (tuned - fresh):+.2f} points from pre-training on "
+          "Fashion-MNIST)")
 
 
 if __name__ == "__main__":

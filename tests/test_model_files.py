@@ -204,3 +204,9 @@ def test_cli_train_uses_the_resnet20_preset_under_what_the_command_line_gives():
     args = _parser().parse_args(["train", "--model", "lenet5", "--data", "mnist"])
     apply_presets(args)
     assert args.optimizer == "adam" and args.weight_decay == 0.0 and not args.augment
+
+
+def test_cli_train_refuses_a_3_channel_model_for_grayscale_data_in_one_line(capsys):
+    assert main(["train", "--model", "resnet18", "--limit", "32", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "resnet18 takes 3-channel images and these have 1" in err

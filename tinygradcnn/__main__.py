@@ -224,7 +224,12 @@ def train_command(args) -> int:
                              transform=_augmentation(args))
     val_loader = data.DataLoader(val_set, 256)
     test_loader = data.DataLoader(test_set, 256)
-    model = _build_model(args.model, channels, height, num_classes=10, dropout=args.dropout)
+    try:
+        model = _build_model(args.model, channels, height, num_classes=10,
+                             dropout=args.dropout)
+    except ValueError as err:  # a model that does not fit the data: one line, no traceback
+        print(f"tinygradcnn: {err}", file=sys.stderr)
+        return 2
     optimizer = _optimizer(args, model.parameters())
     scheduler: optim.LRScheduler | None = None
     if args.scheduler == "step":
