@@ -386,3 +386,18 @@ def test_blocks_give_the_same_outputs_and_gradients_on_the_gpu(device):
                             *(p.grad.numpy() for p in block.parameters())])
         for a, b in zip(*results, strict=True):
             np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.zoo
+@pytest.mark.parametrize("name", ["alexnet", "googlenet", "resnet18", "resnet50",
+                                  "resnext50_32x4d", "vgg16"])
+def test_summary_counts_the_multiply_adds_torchvision_publishes(name):
+    """torchvision's weight tables give each model's GFLOPS at 224 as fvcore counts them:
+    one multiply-add of a convolution or linear layer is one "flop" there."""
+    tv = _torchvision_or_skip()
+    published = tv.get_model_weights(name).DEFAULT.meta["_ops"]
+    model = models.get_model(name, **({"aux_logits": False} if name == "googlenet" else {}))
+    table = tg.summary(model, (3, 224, 224), print_fn=None, depth=1)
+    value, unit = table.split("Multiply-adds: ")[1].split()[:2]
+    counted = float(value) * {"G": 1.0, "M": 1e-3}[unit]
+    assert abs(counted - published) < 0.01 * published + 0.005
