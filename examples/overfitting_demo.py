@@ -9,7 +9,9 @@ after a few dozen epochs (overfitting: 300 images are memorised, not learnt); th
 run keeps the two close, ends with the lower validation loss and higher validation accuracy,
 and stops when validation stalls. (The digits are upscaled to 28x28, LeNet-5's size, so
 that rotations and shifts are smooth.)
-Writes runs/overfitting/overfitting.png with both runs' curves.
+Writes runs/overfitting/overfitting.png with both runs' curves. For one run per remedy,
+each on its own, see the overfitting board: `tg.viz.overfitting_board()` (the `overfitting`
+view of `python -m tinygradcnn explain`).
 """
 
 import argparse

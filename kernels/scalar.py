@@ -279,6 +279,10 @@ def min_combine(acc, value):
     return value if value < acc else acc
 
 
+def prod_combine(acc, value):
+    return acc * value
+
+
 # ---------------------------------------------------------------------------------------------
 # losses of one element (the reductions over samples are in kernels/*/loss.py)
 
@@ -340,6 +344,7 @@ REDUCTIONS = {
     "sum": (sum_combine, 0.0),
     "max": (max_combine, -math.inf),
     "min": (min_combine, math.inf),
+    "prod": (prod_combine, 1.0),
 }
 
 COMPARISONS = frozenset(name for name, (_, grad) in BINARY.items() if grad is None)

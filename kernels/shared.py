@@ -1,5 +1,5 @@
 """Scalar code the CPU and the GPU kernels share, once, in plain Python: the random hash, the
-per-element SGD and Adam updates, bilinear sampling and the log-sum-exp.
+per-element optimizer updates, bilinear sampling and the log-sum-exp.
 
 Like ``kernels/scalar.py`` (the elementwise op math), these functions are compiled by
 ``kernels/cpu/launch.py`` (Numba) and ``kernels/cuda/launch.py`` (CUDA device functions)
@@ -49,13 +49,26 @@ def standard_normal(seed, counter):
 
 
 # ---------------------------------------------------------------------------------------------
-# optimizer updates of element k, in place (PyTorch's rules; see tinygradcnn/optim.py)
+# optimizer updates of element k, in place (PyTorch's rules; see tinygradcnn/optim/)
+#
+# Each rounds to the parameter's dtype where PyTorch's in-place ops do (after every
+# mul_/add_/addcmul_ of its single-tensor path), so a float32 run follows PyTorch's float32
+# run and not a float64 one. ``maximize`` ascends: the gradient's sign is flipped first.
+
+
+def lerp(start, end, weight):
+    """``start + weight * (end - start)`` as PyTorch's ``lerp_`` computes it: from the end
+    nearer to the result, so weights above 0.5 (betas below 0.5) round the same way."""
+    if weight < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1.0 - weight)
 
 
 def sgd_update(param, grad, buf, k, lr, momentum, dampening, weight_decay, nesterov,
-               use_momentum, first_step):
+               use_momentum, first_step, maximize):
     """One SGD step of ``param[k]`` (and the momentum buffer ``buf[k]``)."""
-    g = grad[k] + weight_decay * param[k]
+    g = -grad[k] if maximize else grad[k]
+    g = g + weight_decay * param[k]
     if use_momentum:
         if first_step:
             b = g
@@ -70,17 +83,16 @@ def sgd_update(param, grad, buf, k, lr, momentum, dampening, weight_decay, neste
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, k, lr, beta1, beta2, eps,
-                weight_decay, decoupled, amsgrad, step_size, bias_correction2_sqrt):
+                weight_decay, decoupled, amsgrad, step_size, bias_correction2_sqrt, maximize):
     """One Adam/AdamW/AMSGrad step of ``param[k]`` and its moment buffers."""
     dtype = param.dtype.type
     p = param[k]
-    g = grad[k]
+    g = -grad[k] if maximize else grad[k]
     if decoupled:
         p = dtype(p * (1.0 - lr * weight_decay))
     else:
         g = dtype(g + weight_decay * p)
-    # rounded to the parameter dtype at every stage, as PyTorch's in-place ops are
-    m = dtype(exp_avg[k] + (1.0 - beta1) * (g - exp_avg[k]))
+    m = dtype(lerp(exp_avg[k], g, 1.0 - beta1))
     v = dtype(beta2 * exp_avg_sq[k] + (1.0 - beta2) * g * g)
     exp_avg[k] = m
     exp_avg_sq[k] = v
@@ -89,6 +101,78 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, k, lr, beta1, 
         max_exp_avg_sq[k] = v
     denom = dtype(dtype(math.sqrt(v)) / bias_correction2_sqrt + eps)
     param[k] = dtype(p - step_size * (m / denom))
+
+
+def nadam_update(param, grad, exp_avg, exp_avg_sq, k, lr, beta1, beta2, eps, weight_decay,
+                 decoupled, maximize, bias_correction2, grad_coef, exp_avg_coef):
+    """One NAdam step of ``param[k]``: Adam's moments, then a step along the gradient and
+    one along the (Nesterov look-ahead) momentum, with coefficients from the mu schedule."""
+    dtype = param.dtype.type
+    p = param[k]
+    g = -grad[k] if maximize else grad[k]
+    if decoupled:
+        p = dtype(p * (1.0 - lr * weight_decay))
+    else:
+        g = dtype(g + weight_decay * p)
+    m = dtype(lerp(exp_avg[k], g, 1.0 - beta1))
+    v = dtype(dtype(exp_avg_sq[k] * beta2) + (1.0 - beta2) * g * g)
+    exp_avg[k] = m
+    exp_avg_sq[k] = v
+    denom = dtype(dtype(math.sqrt(dtype(v / bias_correction2))) + eps)
+    p = dtype(p + grad_coef * dtype(g / denom))
+    param[k] = dtype(p + exp_avg_coef * dtype(m / denom))
+
+
+def adadelta_update(param, grad, square_avg, acc_delta, k, lr, rho, eps, weight_decay,
+                    maximize):
+    """One Adadelta step of ``param[k]``: the step is the gradient scaled by
+    RMS(past steps) / RMS(past gradients), both running averages with decay ``rho``."""
+    dtype = param.dtype.type
+    g = -grad[k] if maximize else grad[k]
+    g = dtype(g + weight_decay * param[k])
+    sq = dtype(dtype(square_avg[k] * rho) + (1.0 - rho) * g * g)
+    square_avg[k] = sq
+    std = dtype(math.sqrt(dtype(sq + eps)))
+    delta = dtype(math.sqrt(dtype(acc_delta[k] + eps)))
+    delta = dtype(dtype(delta / std) * g)
+    acc_delta[k] = dtype(dtype(acc_delta[k] * rho) + (1.0 - rho) * delta * delta)
+    param[k] = dtype(param[k] - lr * delta)
+
+
+def adagrad_update(param, grad, state_sum, k, clr, eps, weight_decay, maximize):
+    """One Adagrad step of ``param[k]``: divide by the root of the sum of all past squared
+    gradients (``clr`` is the step's lr, already decayed)."""
+    dtype = param.dtype.type
+    g = -grad[k] if maximize else grad[k]
+    g = dtype(g + weight_decay * param[k])
+    total = dtype(state_sum[k] + g * g)
+    state_sum[k] = total
+    std = dtype(dtype(math.sqrt(total)) + eps)
+    param[k] = dtype(param[k] - clr * dtype(g / std))
+
+
+def rmsprop_update(param, grad, square_avg, grad_avg, buf, k, lr, alpha, eps, weight_decay,
+                   momentum, centered, maximize):
+    """One RMSprop step of ``param[k]``: divide by the root of a running average of squared
+    gradients (minus the squared running mean when ``centered``), then optional momentum."""
+    dtype = param.dtype.type
+    g = -grad[k] if maximize else grad[k]
+    g = dtype(g + weight_decay * param[k])
+    sq = dtype(dtype(square_avg[k] * alpha) + (1.0 - alpha) * g * g)
+    square_avg[k] = sq
+    if centered:
+        mean = dtype(lerp(grad_avg[k], g, 1.0 - alpha))
+        grad_avg[k] = mean
+        avg = dtype(math.sqrt(dtype(sq - mean * mean)))
+    else:
+        avg = dtype(math.sqrt(sq))
+    avg = dtype(avg + eps)
+    if momentum > 0.0:
+        b = dtype(dtype(buf[k] * momentum) + g / avg)
+        buf[k] = b
+        param[k] = dtype(param[k] - lr * b)
+    else:
+        param[k] = dtype(param[k] - lr * dtype(g / avg))
 
 
 # ---------------------------------------------------------------------------------------------

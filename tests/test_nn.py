@@ -29,7 +29,7 @@ def test_attributes_register_parameters_children_and_buffers():
     assert [type(c).__name__ for c in model.children()] == ["Linear", "Linear"]
     assert len(list(model.modules())) == 3
     assert [name for name, _ in model.named_buffers()] == ["calls"]
-    # PyTorch's order: each module's own parameters and buffers, then its children's
+    # PyTorch's order: a module's own parameters and buffers, then its children's
     assert list(model.state_dict()) == ["calls", "hidden.weight", "hidden.bias", "out.weight",
                                         "out.bias"]
     assert model.num_parameters() == 4 * 8 + 8 + 8 * 3 + 3

@@ -192,10 +192,23 @@ def test_optimizer_and_schedule_bases_are_abstract():
         optim.LRScheduler(optim.SGD([param], lr=0.1))
 
     class HalfEveryEpoch(optim.LRScheduler):
-        def lr_at(self, base_lr, epoch):
-            return base_lr * 0.5**epoch
+        def get_lr(self):
+            return [base_lr * 0.5**self.last_epoch for base_lr in self.base_lrs]
 
     optimizer = optim.SGD([param], lr=0.1)
     schedule = HalfEveryEpoch(optimizer)
     schedule.step()
     assert schedule.get_last_lr() == [0.05]
+
+
+def test_cli_builds_every_optimizer_it_offers():
+    import argparse
+
+    from tinygradcnn.__main__ import DEFAULT_LR, _optimizer
+
+    for name, lr in DEFAULT_LR.items():
+        args = argparse.Namespace(optimizer=name, lr=None, momentum=0.9, weight_decay=1e-4)
+        optimizer = _optimizer(args, [nn.Parameter(tg.zeros(2))])
+        assert type(optimizer).__name__.lower() == name
+        assert optimizer.param_groups[0]["lr"] == lr
+        assert optimizer.param_groups[0]["weight_decay"] == 1e-4

@@ -80,7 +80,7 @@ def test_softmax_rejects_bad_dim_and_integer_input():
     with pytest.raises(TypeError, match="softmax: input must be float32 or float64, got int64"):
         F.softmax(tg.tensor([1, 2, 3]), dim=0)
     with pytest.raises(TypeError, match="softmax: dim must be an int"):
-        F.softmax(x, dim=None)
+        F.softmax(x, dim=1.0)  # dim=None is PyTorch's implicit dim (tests/test_nn_api.py)
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -109,11 +109,11 @@ def test_an_unknown_device_is_an_error_everywhere_never_cuda(device):
         kernels_for(device)
     with pytest.raises(ValueError, match=f"Tensor.to: unknown device '{device}'"):
         tg.ones(2).to(str(device))
-    with pytest.raises(ValueError, match=f"Sequential.to: unknown device {quoted}"):
-        tg.nn.Sequential(tg.nn.Linear(2, 2)).to(device)
     with pytest.raises(ValueError, match=f"DataLoader: unknown device {quoted}"):
         tg.data.DataLoader([(np.zeros(2), 0)], device=device)
-    if device is not None:  # None means the default device when making a tensor
+    if device is not None:  # None means the default device, or no move (Module.to)
+        with pytest.raises(ValueError, match=f"Sequential.to: unknown device {quoted}"):
+            tg.nn.Sequential(tg.nn.Linear(2, 2)).to(device)
         with pytest.raises(ValueError, match=f"tensor: unknown device {quoted}"):
             tg.tensor([1.0], device=device)
         with pytest.raises(ValueError, match=f"randn: unknown device {quoted}"):
@@ -125,6 +125,8 @@ def test_device_none_means_the_default_where_pytorch_says_so():
     assert tg.zeros(2, device=None).device == "cpu"
     x = tg.ones(2)
     assert x.to(None) is x
+    model = tg.nn.Linear(2, 2)
+    assert model.to(None) is model and model.weight.device == "cpu"
 
 
 def test_a_new_tensor_owns_its_storage():
@@ -140,9 +142,18 @@ def test_a_new_tensor_owns_its_storage():
 def test_tensor_methods_are_declared_in_the_class_body_with_docstrings():
     import inspect
 
+    # declared in Tensor's class body or in one of its method mixins (tensor_math.py,
+    # tensor_layout.py), never attached from outside
+    owners = {cls: cls.__dict__ for cls in tg.Tensor.__mro__ if cls is not object}
+
+    def declared(name):
+        return next(body[name] for body in owners.values() if name in body)
+
     for name in ["reshape", "view", "sum", "mean", "max", "relu", "exp", "matmul", "permute",
                  "unsqueeze", "clamp", "argmax", "__add__", "__matmul__", "__getitem__"]:
-        method = tg.Tensor.__dict__[name]
+        method = declared(name)
         assert inspect.signature(method).return_annotation != inspect.Signature.empty, name
     for name in ["reshape", "sum", "relu", "matmul", "flatten", "add"]:
-        assert tg.Tensor.__dict__[name].__doc__, name
+        assert declared(name).__doc__, name
+    assert {cls.__module__ for cls in owners} == {
+        "tinygradcnn.tensor", "tinygradcnn.tensor_math", "tinygradcnn.tensor_layout"}

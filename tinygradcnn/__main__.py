@@ -43,7 +43,8 @@ from .train import (
 )
 from .viz import plot_confusion_matrix, plot_learning_curves
 
-DEFAULT_LR = {"sgd": 0.05, "adam": 2e-3, "adamw": 2e-3}
+DEFAULT_LR = {"sgd": 0.05, "adam": 2e-3, "adamw": 2e-3,
+              "adadelta": 1.0, "adagrad": 1e-2, "rmsprop": 1e-3, "nadam": 2e-3}
 # Per data set defaults for the options left unset. The 1,294 training digits are few:
 # LeNet-5 on them as 8x8 images stops at 96.7-97.5% test accuracy (8 seeds), and warping
 # 8x8 images only blurs them. Upscaled to 28x28 and augmented, with some dropout, it reaches
@@ -92,8 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=None,
                        help="default: 32 for digits, 64 otherwise")
     train.add_argument("--lr", type=float, default=None,
-                       help="learning rate (default: 0.05 for sgd, 2e-3 for adam/adamw)")
-    train.add_argument("--optimizer", default=None, choices=["sgd", "adam", "adamw"],
+                       help="learning rate (default: 0.05 for sgd, 2e-3 for adam/adamw/nadam, "
+                            "1.0 for adadelta, 1e-2 for adagrad, 1e-3 for rmsprop)")
+    train.add_argument("--optimizer", default=None, choices=list(DEFAULT_LR),
                        help="default: the model's preset, else adam")
     train.add_argument("--momentum", type=float, default=0.9, help="sgd only")
     train.add_argument("--nesterov", action=argparse.BooleanOptionalAction, default=None,
@@ -194,9 +196,9 @@ def _optimizer(args, params) -> optim.Optimizer:
     if args.optimizer == "sgd":
         return optim.SGD(params, lr=lr, momentum=args.momentum, weight_decay=args.weight_decay,
                          nesterov=args.nesterov)
-    if args.optimizer == "adam":
-        return optim.Adam(params, lr=lr, weight_decay=args.weight_decay)
-    return optim.AdamW(params, lr=lr, weight_decay=args.weight_decay)
+    others = {"adam": optim.Adam, "adamw": optim.AdamW, "adadelta": optim.Adadelta,
+              "adagrad": optim.Adagrad, "rmsprop": optim.RMSprop, "nadam": optim.NAdam}
+    return others[args.optimizer](params, lr=lr, weight_decay=args.weight_decay)
 
 
 def apply_presets(args) -> None:

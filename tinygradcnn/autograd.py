@@ -59,6 +59,32 @@ def enable_grad() -> contextlib.AbstractContextManager[None]:
     return _grad_mode(True)
 
 
+class set_grad_enabled:  # noqa: N801 - PyTorch's name
+    """Turn graph recording on or off: as a call (``set_grad_enabled(False)`` stays in force)
+    or as a context manager (``with set_grad_enabled(is_train):``, restored on exit)."""
+
+    def __init__(self, mode: bool) -> None:
+        self.previous = is_grad_enabled()
+        _state.grad_enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        _state.grad_enabled = self.previous
+
+
+def inference_mode(mode: Any = True) -> Any:
+    """``no_grad()`` for inference: a context manager (``with inference_mode():``) and a
+    decorator, with or without the call (``@inference_mode()``, ``@inference_mode``);
+    ``inference_mode(False)`` records the graph again, as in PyTorch. Here it is exactly
+    ``no_grad`` (PyTorch also drops the version counters of tensors made inside; ours cost
+    nothing until a tensor is written in place)."""
+    if callable(mode):
+        return _grad_mode(False)(mode)
+    return _grad_mode(not mode)
+
+
 class Context:
     """What a ``forward`` leaves for its ``backward``: saved arrays and any attributes."""
 
@@ -109,7 +135,7 @@ class Function:
             if first is None:
                 first = tensor
             elif tensor.device != first.device:
-                devices = [t.device for t in inputs if t is not None]
+                devices = [str(t.device) for t in inputs if t is not None]
                 raise ValueError(
                     f"{cls.__name__.lower()}: all inputs must be on one device, got {devices}"
                 )
@@ -219,6 +245,33 @@ def _accumulate(kernels: ModuleType, current: Any, grad: Any) -> Any:
     return grad if current is None else kernels.binary("add", current, grad)
 
 
+def _run_hooks(tensor: Tensor, grad: Any, owners: _Owners) -> Any:
+    """``grad`` after the hooks of ``tensor.register_hook``, in the order they were registered:
+    each gets the gradient as a Tensor and may return one of the same shape to replace it."""
+    hooks = getattr(tensor, "_backward_hooks", None)
+    if not hooks:
+        return grad
+    for hook in list(hooks.values()):
+        with no_grad():
+            result = hook(tensor._make(grad))
+        if result is None:
+            continue
+        name = getattr(hook, "__name__", repr(hook))
+        if not hasattr(result, "data") or not hasattr(result, "shape"):
+            raise TypeError(f"backward: hook {name!r} returned {type(result).__name__}; "
+                            "a tensor hook returns a Tensor or None")
+        if result.shape != tensor.shape or result.device != tensor.device:
+            raise RuntimeError(f"backward: hook {name!r} has changed the size or device of "
+                               f"value: got {result.shape} on {result.device!r}, expected "
+                               f"{tensor.shape} on {tensor.device!r}")
+        if result.dtype != tensor.dtype:
+            raise RuntimeError(f"backward: hook {name!r} has changed the type of value: got "
+                               f"{result.dtype}, expected {tensor.dtype}")
+        grad = result.data
+        owners.note(grad)  # the hook's caller may keep the tensor it returned
+    return grad
+
+
 class _Owners:
     """The storages of the gradient arrays given out so far in one backward pass.
 
@@ -269,16 +322,19 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
             )
         owners.note(grad)  # the caller keeps it
     if root._ctx is None:  # a leaf: its gradient is the one given
-        root._accumulate_grad(owners.own(grad))
+        root._accumulate_grad(owners.own(_run_hooks(root, grad, owners)))
         return
     grads = {id(root): grad}
+    # a leaf with hooks gets its gradient once, summed over all its uses, as in PyTorch
+    hooked_leaves: dict[int, tuple[Tensor, Any]] = {}
     for tensor in reversed(_topological_order(root)):
         grad = grads.pop(id(tensor), None)
         ctx = tensor._ctx
         if grad is None or ctx is None:
             continue
         _check_versions(ctx, tensor)
-        if tensor._retains_grad:
+        grad = _run_hooks(tensor, grad, owners)
+        if tensor._retains_grad:  # after the hooks, so .grad is what flows on
             tensor._accumulate_grad(owners.own(grad) if tensor.grad is None else grad)
         input_grads = ctx.function.backward(ctx, grad)
         if not isinstance(input_grads, tuple):
@@ -289,7 +345,11 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
             parent_grad = sum_to_shape(ctx.kernels, parent_grad, parent.shape)
             if parent_grad.dtype != parent.dtype:
                 parent_grad = ctx.kernels.astype(parent_grad, parent.dtype)
-            if parent._ctx is None:
+            if parent._ctx is None and getattr(parent, "_backward_hooks", None):
+                previous = hooked_leaves.get(id(parent), (parent, None))[1]
+                hooked_leaves[id(parent)] = (parent, _accumulate(ctx.kernels, previous,
+                                                                 parent_grad))
+            elif parent._ctx is None:
                 parent._accumulate_grad(
                     owners.own(parent_grad) if parent.grad is None else parent_grad
                 )
@@ -298,3 +358,6 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
                 grads[id(parent)] = _accumulate(ctx.kernels, grads.get(id(parent)), parent_grad)
         if not retain_graph:
             tensor._ctx = None  # frees saved arrays and the edges to the inputs
+    for leaf, grad in hooked_leaves.values():
+        grad = _run_hooks(leaf, grad, owners)
+        leaf._accumulate_grad(owners.own(grad) if leaf.grad is None else grad)

@@ -1,5 +1,8 @@
 """Which kernels run an op: the tensor's device decides, never a global switch."""
 
+from __future__ import annotations
+
+import builtins
 import functools
 import os
 from types import ModuleType
@@ -7,8 +10,50 @@ from types import ModuleType
 DEVICES = ("cpu", "cuda")
 
 
+class device(str):  # noqa: N801 - PyTorch's name
+    """A device, as ``torch.device``: ``device("cpu")``, ``device("cuda")``,
+    ``device("cuda:0")`` or ``device("cuda", 0)``; ``.type`` is "cpu" or "cuda", ``.index``
+    None or the number given.
+
+    It is a ``str`` (its name), so it goes wherever a device name goes and compares with one:
+    ``device("cpu") == "cpu"``, ``x.to(device("cuda"))``. Making one checks only the spelling,
+    as in PyTorch; using a device this build lacks (``"cuda:1"``) is the error.
+    """
+
+    type: str
+    index: int | None  # type: ignore[assignment]  # PyTorch's attribute; hides str.index
+
+    def __new__(cls, type: object, index: int | None = None) -> device:  # noqa: A002
+        if isinstance(type, device) and index is None:
+            return type
+        if not isinstance(type, str):
+            raise TypeError(f"device: expected a device name such as 'cpu' or 'cuda', got "
+                            f"{type!r} ({builtins.type(type).__name__})")
+        base, colon, number = type.partition(":")
+        if base not in DEVICES or (colon and not number.isdigit()):
+            raise ValueError(f"device: unknown device {type!r}; expected 'cpu' or 'cuda'")
+        if colon:
+            if index is not None:
+                raise ValueError(f"device: {type!r} already has an index; got index={index}")
+            index = int(number)
+        elif index is not None and (isinstance(index, bool) or not isinstance(index, int)
+                                    or index < 0):
+            raise ValueError(f"device: index must be a non-negative int, got {index!r}")
+        made = super().__new__(cls, base if index is None else f"{base}:{index}")
+        made.type, made.index = base, index
+        return made
+
+    def __repr__(self) -> str:
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
+
+    def __reduce__(self):  # pickles (and copies) as itself, not as a plain str
+        return (device, (self.type, self.index))
+
+
 def normalize_device(device: object, caller: str = "device") -> str:
-    """``"cpu"``, ``"cuda"`` or ``"cuda:0"`` (one GPU for now) -> ``"cpu"`` or ``"cuda"``.
+    """``"cpu"``, ``"cuda"`` or ``"cuda:0"`` (one GPU for now), or a ``device`` of those,
+    -> ``"cpu"`` or ``"cuda"``.
 
     Anything else, ``None`` included, is a ``ValueError`` naming ``caller`` and the value:
     a mistyped name must never fall through to a default device. Callers for which
@@ -18,7 +63,7 @@ def normalize_device(device: object, caller: str = "device") -> str:
     if isinstance(device, str):
         base, _, index = device.partition(":")
         if base in DEVICES and index in ("", "0"):
-            return base
+            return "cuda" if base == "cuda" else "cpu"  # a plain str, also for a ``device``
     raise ValueError(f"{caller}: unknown device {device!r}; expected 'cpu' or 'cuda'")
 
 

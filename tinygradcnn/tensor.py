@@ -21,48 +21,29 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 
 from . import autograd
+from .backend import device as _Device
 from .backend import kernels_for, normalize_device
+from .dtypes import _host_array, _to_dtype
+from .dtypes import bool_ as bool_
+from .dtypes import float32 as float32
+from .dtypes import float64 as float64
+from .dtypes import int32 as int32
+from .dtypes import int64 as int64
+from .dtypes import uint8 as uint8
+from .hooks import RemovableHandle
+from .random import next_seed
+from .tensor_layout import LayoutMethods
+from .tensor_math import MathMethods
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import ModuleType
 
-    from .ops.reduce import ValuesIndices
-
-float32, float64, int64, int32, bool_ = np.float32, np.float64, np.int64, np.int32, np.bool_
-_DTYPES = {np.dtype(t) for t in (float32, float64, int64, int32, bool_, np.uint8)}
+# what ``Tensor.device`` returns: one object per device, not a new one per call
+_CPU, _CUDA = _Device("cpu"), _Device("cuda")
 
 # what the arithmetic methods take besides a Tensor (int and bool pass as float)
 Operand: TypeAlias = "Tensor | float | np.ndarray"
-
-
-def _to_dtype(dtype: Any) -> np.dtype:
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError as error:
-        raise TypeError(f"tensor: unknown dtype {dtype!r}") from error
-    if dtype not in _DTYPES:
-        raise TypeError(f"tensor: dtype {dtype} is not supported; use float32, float64 or int64")
-    return dtype
-
-
-def _host_array(data: Any, dtype: Any) -> np.ndarray:
-    """NumPy array for list/scalar/array ``data``, with PyTorch's default dtypes."""
-    if isinstance(data, np.ndarray):
-        array = data
-    else:
-        array = np.asarray(data)
-        if dtype is None and array.dtype.kind == "f":
-            array = array.astype(float32)
-    if dtype is None:
-        if array.dtype.kind == "f" and array.dtype.itemsize < 4:
-            dtype = float32
-        elif array.dtype.kind in "iu" and array.dtype != np.uint8:
-            dtype = int64
-        elif array.dtype.kind not in "fiub":
-            raise TypeError(f"tensor: cannot make a tensor from data of dtype {array.dtype}")
-    if dtype is not None:
-        array = array.astype(_to_dtype(dtype), copy=False)
-    return np.asarray(array, order="C")
 
 
 class _Version:
@@ -78,12 +59,16 @@ class _Version:
         self.value = 0
 
 
-class Tensor:
+class Tensor(MathMethods, LayoutMethods):
     """An n-dimensional array with optional gradient tracking.
 
     ``Tensor(data, requires_grad=False, dtype=None, device="cpu")`` copies ``data`` (a list,
     a number, a NumPy array, another Tensor, or a GPU array exposing
     ``__cuda_array_interface__``) to ``device`` (``None``: the default, ``"cpu"``).
+
+    The op methods (``x + y``, ``x.sum()``, ``x.reshape(...)``) are declared in the mixins
+    ``tensor_math.MathMethods`` and ``tensor_layout.LayoutMethods``; this class holds the
+    storage, the device, the gradient, the graph edge and the in-place writes.
     """
 
     __array_priority__ = 1000  # so ``ndarray * Tensor`` calls Tensor.__rmul__
@@ -131,8 +116,10 @@ class Tensor:
 
     # -- what it is --------------------------------------------------------------------
     @property
-    def device(self) -> str:
-        return "cpu" if isinstance(self.data, np.ndarray) else "cuda"
+    def device(self) -> _Device:
+        """Where the storage is: ``tg.device("cpu")`` or ``tg.device("cuda")`` (equal to the
+        strings "cpu" and "cuda")."""
+        return _CPU if isinstance(self.data, np.ndarray) else _CUDA
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -185,8 +172,10 @@ class Tensor:
         return kernels_for(self.device)
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        """The shape, or its size along ``dim``."""
-        return self.shape if dim is None else self.shape[dim]
+        """The shape, or its size along ``dim`` (negative counts from the end)."""
+        if dim is None:
+            return self.shape
+        return self.shape[_checks.dim("size", dim, self.ndim, scalar_ok=False)]
 
     def dim(self) -> int:
         return self.ndim
@@ -238,15 +227,6 @@ class Tensor:
     def cuda(self) -> Tensor:
         return self.to("cuda")
 
-    def float(self) -> Tensor:
-        return self.to(float32)
-
-    def double(self) -> Tensor:
-        return self.to(float64)
-
-    def long(self) -> Tensor:
-        return self.to(int64)
-
     # -- gradients ---------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
@@ -258,8 +238,8 @@ class Tensor:
             grad = None
         elif isinstance(gradient, Tensor):
             if gradient.device != self.device:
-                raise ValueError(f"backward: gradient is on {gradient.device!r}, the tensor "
-                                 f"on {self.device!r}")
+                raise ValueError(f"backward: gradient is on {str(gradient.device)!r}, the tensor "
+                                 f"on {str(self.device)!r}")
             grad = gradient.data
         else:
             grad = self.kernels.from_numpy(np.asarray(gradient, dtype=self.dtype))
@@ -268,6 +248,18 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
         self._retains_grad = True
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` with this tensor's gradient in every backward; a returned
+        Tensor of the same shape replaces it (in ``.grad`` and upstream). A leaf's hook gets
+        the gradient summed over all its uses. ``handle.remove()`` unregisters the hook."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that "
+                               "doesn't require gradient")
+        hooks = self.__dict__.setdefault("_backward_hooks", {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.dtype.kind != "f":
@@ -327,21 +319,33 @@ class Tensor:
         self._bump_version()
         return self
 
-    def _inplace_binary(self, op: str, other: Operand, name: str) -> Tensor:
+    def _inplace_binary(self, op: str, other: Operand, name: str,
+                        alpha: builtins.float = 1) -> Tensor:
         self._check_inplace(name)
-        operand = (other.data if isinstance(other, Tensor)
-                   else self.kernels.full((), other, self.dtype))
-        self.kernels.binary(op, self.data, operand, out=self.data)
+        k = self.kernels
+        operand = other.data if isinstance(other, Tensor) else k.full((), other, self.dtype)
+        if alpha != 1:
+            operand = k.binary("mul", operand, k.full((), alpha, operand.dtype))
+        k.binary(op, self.data, operand, out=self.data)
         self._bump_version()
         return self
 
-    def add_(self, other: Operand) -> Tensor:
-        """In place: self += other (broadcast to this shape)."""
-        return self._inplace_binary("add", other, "add_")
+    def _write_result(self, name: str, compute: Any) -> Tensor:
+        """In place: the values of ``compute()``, an out-of-place op run without a graph."""
+        self._check_inplace(name)
+        with autograd.no_grad():
+            result = compute()
+        self.kernels.copy_into(self.data, self.kernels.astype(result.data, self.dtype))
+        self._bump_version()
+        return self
 
-    def sub_(self, other: Operand) -> Tensor:
-        """In place: self -= other."""
-        return self._inplace_binary("sub", other, "sub_")
+    def add_(self, other: Operand, alpha: builtins.float = 1) -> Tensor:
+        """In place: self += alpha * other (broadcast to this shape)."""
+        return self._inplace_binary("add", other, "add_", alpha)
+
+    def sub_(self, other: Operand, alpha: builtins.float = 1) -> Tensor:
+        """In place: self -= alpha * other."""
+        return self._inplace_binary("sub", other, "sub_", alpha)
 
     def mul_(self, other: Operand) -> Tensor:
         """In place: self *= other."""
@@ -351,6 +355,34 @@ class Tensor:
         """In place: self /= other."""
         return self._inplace_binary("div", other, "div_")
 
+    def clamp_(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
+        """In place: ``clamp(min, max)``."""
+        return self._write_result("clamp_", lambda: _elementwise.clamp(self, min, max))
+
+    def clip_(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
+        """In place: ``clamp(min, max)``."""
+        return self._write_result("clip_", lambda: _elementwise.clamp(self, min, max))
+
+    def masked_fill_(self, mask: Tensor, value: Operand) -> Tensor:
+        """In place: ``value`` where the bool ``mask`` is true."""
+        return self._write_result("masked_fill_",
+                                  lambda: _elementwise.masked_fill(self, mask, value))
+
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0) -> Tensor:
+        """In place: samples of N(mean, std^2); reproducible under ``manual_seed``."""
+        return self._write_result("normal_", lambda: Tensor._make(
+            self.kernels.normal(self.shape, self.dtype, next_seed(), mean, std)))
+
+    def uniform_(self, from_: builtins.float = 0.0, to: builtins.float = 1.0,
+                 **kwargs: builtins.float) -> Tensor:
+        """In place: samples uniform in [from, to) (``from`` is a keyword PyTorch allows:
+        ``uniform_(**{"from": -1})``, or pass it first); reproducible under ``manual_seed``."""
+        low = kwargs.pop("from", from_)
+        if kwargs:
+            raise TypeError(f"uniform_: unexpected arguments {sorted(kwargs)}")
+        return self._write_result("uniform_", lambda: Tensor._make(
+            self.kernels.uniform(self.shape, self.dtype, next_seed(), low, to)))
+
     def __setitem__(self, key: Any, value: Any) -> None:
         self._check_inplace("__setitem__")
         value = (value.data if isinstance(value, Tensor)
@@ -358,246 +390,6 @@ class Tensor:
         self.kernels.setitem(self.data, _shape.normalize_index(key, self.shape, self.device),
                              value)
         self._bump_version()
-
-    # -- arithmetic and comparisons (ops/elementwise.py, ops/matmul.py) -------------------
-    def __add__(self, other: Operand) -> Tensor:
-        return _elementwise.add(self, other)
-
-    def __radd__(self, other: Operand) -> Tensor:
-        return _elementwise.add(other, self)
-
-    def __sub__(self, other: Operand) -> Tensor:
-        return _elementwise.sub(self, other)
-
-    def __rsub__(self, other: Operand) -> Tensor:
-        return _elementwise.sub(other, self)
-
-    def __mul__(self, other: Operand) -> Tensor:
-        return _elementwise.mul(self, other)
-
-    def __rmul__(self, other: Operand) -> Tensor:
-        return _elementwise.mul(other, self)
-
-    def __truediv__(self, other: Operand) -> Tensor:
-        return _elementwise.div(self, other)
-
-    def __rtruediv__(self, other: Operand) -> Tensor:
-        return _elementwise.div(other, self)
-
-    def __pow__(self, other: Operand) -> Tensor:
-        return _elementwise.pow(self, other)
-
-    def __rpow__(self, other: Operand) -> Tensor:
-        return _elementwise.pow(other, self)
-
-    def __matmul__(self, other: Tensor) -> Tensor:
-        return _matmul.matmul(self, other)
-
-    def __rmatmul__(self, other: Tensor) -> Tensor:
-        return _matmul.matmul(other, self)
-
-    def __neg__(self) -> Tensor:
-        return _elementwise.neg(self)
-
-    def __abs__(self) -> Tensor:
-        return _elementwise.abs(self)
-
-    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return _elementwise.eq(self, other)
-
-    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return _elementwise.ne(self, other)
-
-    def __lt__(self, other: Tensor | builtins.float) -> Tensor:
-        return _elementwise.lt(self, other)
-
-    def __le__(self, other: Tensor | builtins.float) -> Tensor:
-        return _elementwise.le(self, other)
-
-    def __gt__(self, other: Tensor | builtins.float) -> Tensor:
-        return _elementwise.gt(self, other)
-
-    def __ge__(self, other: Tensor | builtins.float) -> Tensor:
-        return _elementwise.ge(self, other)
-
-    def __getitem__(self, key: Any) -> Tensor:
-        """``x[key]``: ints, slices, None, Ellipsis, integer and bool arrays (a copy)."""
-        return _shape.getitem(self, key)
-
-    def add(self, other: Operand) -> Tensor:
-        """self + other, broadcast: (*A), (*B) -> broadcast(A, B)."""
-        return _elementwise.add(self, other)
-
-    def sub(self, other: Operand) -> Tensor:
-        """self - other, broadcast."""
-        return _elementwise.sub(self, other)
-
-    def mul(self, other: Operand) -> Tensor:
-        """self * other, broadcast."""
-        return _elementwise.mul(self, other)
-
-    def div(self, other: Operand) -> Tensor:
-        """self / other, broadcast (true division)."""
-        return _elementwise.div(self, other)
-
-    def pow(self, exponent: Operand) -> Tensor:
-        """self ** exponent, broadcast."""
-        return _elementwise.pow(self, exponent)
-
-    def maximum(self, other: Operand) -> Tensor:
-        """Elementwise larger of self and other, broadcast."""
-        return _elementwise.maximum(self, other)
-
-    def minimum(self, other: Operand) -> Tensor:
-        """Elementwise smaller of self and other, broadcast."""
-        return _elementwise.minimum(self, other)
-
-    def eq(self, other: Operand) -> Tensor:
-        """self == other elementwise (bool), broadcast."""
-        return _elementwise.eq(self, other)
-
-    def ne(self, other: Operand) -> Tensor:
-        """self != other elementwise (bool), broadcast."""
-        return _elementwise.ne(self, other)
-
-    def lt(self, other: Operand) -> Tensor:
-        """self < other elementwise (bool), broadcast."""
-        return _elementwise.lt(self, other)
-
-    def le(self, other: Operand) -> Tensor:
-        """self <= other elementwise (bool), broadcast."""
-        return _elementwise.le(self, other)
-
-    def gt(self, other: Operand) -> Tensor:
-        """self > other elementwise (bool), broadcast."""
-        return _elementwise.gt(self, other)
-
-    def ge(self, other: Operand) -> Tensor:
-        """self >= other elementwise (bool), broadcast."""
-        return _elementwise.ge(self, other)
-
-    def matmul(self, other: Tensor) -> Tensor:
-        """Matrix product: (n, k) @ (k, m) -> (n, m), batched over leading dims."""
-        return _matmul.matmul(self, other)
-
-    # -- elementwise functions (ops/elementwise.py, ops/activation.py): shape unchanged ---
-    def neg(self) -> Tensor:
-        """-x."""
-        return _elementwise.neg(self)
-
-    def exp(self) -> Tensor:
-        """e^x."""
-        return _elementwise.exp(self)
-
-    def log(self) -> Tensor:
-        """Natural logarithm."""
-        return _elementwise.log(self)
-
-    def sqrt(self) -> Tensor:
-        """Square root."""
-        return _elementwise.sqrt(self)
-
-    def abs(self) -> Tensor:
-        """|x|."""
-        return _elementwise.abs(self)
-
-    def sign(self) -> Tensor:
-        """-1, 0 or 1 (zero gradient)."""
-        return _elementwise.sign(self)
-
-    def clamp(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
-        """x limited to [min, max] (either may be None)."""
-        return _elementwise.clamp(self, min, max)
-
-    def relu(self) -> Tensor:
-        """max(x, 0)."""
-        return _activation.relu(self)
-
-    def sigmoid(self) -> Tensor:
-        """1 / (1 + e^-x)."""
-        return _activation.sigmoid(self)
-
-    def tanh(self) -> Tensor:
-        """Hyperbolic tangent."""
-        return _activation.tanh(self)
-
-    # -- reductions (ops/reduce.py): the reduced dims go, or stay as 1 with keepdim --------
-    def sum(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
-        """Sum over ``dim`` (None: all): (2, 3).sum(1) -> (2,)."""
-        return _reduce.sum(self, dim, keepdim)
-
-    def mean(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
-        """Arithmetic mean over ``dim`` (None: all)."""
-        return _reduce.mean(self, dim, keepdim)
-
-    def var(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, *,
-            correction: int = 1, unbiased: bool | None = None) -> Tensor:
-        """Variance over ``dim``: sum((x - mean)^2) / (n - correction)."""
-        return _reduce.var(self, dim, keepdim, correction=correction, unbiased=unbiased)
-
-    def std(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False, *,
-            correction: int = 1, unbiased: bool | None = None) -> Tensor:
-        """Standard deviation over ``dim``: sqrt(var)."""
-        return _reduce.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
-
-    def max(self, dim: int | tuple[int, ...] | None = None,
-            keepdim: bool = False) -> Tensor | ValuesIndices:
-        """Largest value: of all (0-d), or ``(values, indices)`` along an int ``dim``."""
-        return _reduce.max(self, dim, keepdim)
-
-    def min(self, dim: int | tuple[int, ...] | None = None,
-            keepdim: bool = False) -> Tensor | ValuesIndices:
-        """Smallest value: of all (0-d), or ``(values, indices)`` along an int ``dim``."""
-        return _reduce.min(self, dim, keepdim)
-
-    def amax(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
-        """Largest value over ``dim`` (int or tuple; None: all)."""
-        return _reduce.amax(self, dim, keepdim)
-
-    def amin(self, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
-        """Smallest value over ``dim`` (int or tuple; None: all)."""
-        return _reduce.amin(self, dim, keepdim)
-
-    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        """Index (int64) of the first largest value along ``dim`` (None: flattened)."""
-        return _reduce.argmax(self, dim, keepdim)
-
-    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        """Index (int64) of the first smallest value along ``dim`` (None: flattened)."""
-        return _reduce.argmin(self, dim, keepdim)
-
-    # -- shape (ops/shape.py): reshape shares the storage, the others copy ---------------
-    def reshape(self, *shape: Any) -> Tensor:
-        """The same elements in ``shape`` (one entry may be -1): (2, 6).reshape(3, -1) -> (3, 4)."""
-        return _shape.reshape(self, *shape)
-
-    def view(self, *shape: Any) -> Tensor:
-        """``reshape`` (storage is always contiguous, so every view is a reshape)."""
-        return _shape.reshape(self, *shape)
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        """Dims start_dim..end_dim merged: (N, C, H, W).flatten(1) -> (N, C*H*W)."""
-        return _shape.flatten(self, start_dim, end_dim)
-
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
-        """Two dims swapped: (A, B, C).transpose(0, 2) -> (C, B, A)."""
-        return _shape.transpose(self, dim0, dim1)
-
-    def permute(self, *dims: Any) -> Tensor:
-        """Axes reordered: out.shape[i] = self.shape[dims[i]]."""
-        return _shape.permute(self, *dims)
-
-    def squeeze(self, dim: int | tuple[int, ...] | None = None) -> Tensor:
-        """Size-1 dims removed (all, or those in ``dim``): (1, 3, 1) -> (3,)."""
-        return _shape.squeeze(self, dim)
-
-    def unsqueeze(self, dim: int) -> Tensor:
-        """A size-1 dim inserted at ``dim``: (3, 4).unsqueeze(0) -> (1, 3, 4)."""
-        return _shape.unsqueeze(self, dim)
-
-    def expand(self, *sizes: Any) -> Tensor:
-        """Broadcast to ``sizes`` (-1 keeps a dim): (3, 1).expand(2, 3, 4) -> (2, 3, 4)."""
-        return _shape.expand(self, *sizes)
 
     def contiguous(self) -> Tensor:
         """``self``: storage is always C-contiguous."""
@@ -640,10 +432,25 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
+def is_tensor(obj: object) -> bool:
+    """Whether ``obj`` is a Tensor (a Parameter is one)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    """How many elements ``input`` has: the product of its shape."""
+    return input.numel()
+
+
 # The other half of the import cycle (see the module docstring): these modules import Tensor
-# from this file, so they load only now that it is defined.
-from .ops import activation as _activation  # noqa: E402
+# from this file, so they load only now that it is defined; the mixins reach them as
+# attributes of the ``ops`` package.
+from .ops import _checks  # noqa: E402
+from .ops import activation as _activation  # noqa: E402, F401
 from .ops import elementwise as _elementwise  # noqa: E402
-from .ops import matmul as _matmul  # noqa: E402
-from .ops import reduce as _reduce  # noqa: E402
+from .ops import matmul as _matmul  # noqa: E402, F401
+from .ops import rearrange as _rearrange  # noqa: E402, F401
+from .ops import reduce as _reduce  # noqa: E402, F401
+from .ops import scan as _scan  # noqa: E402, F401
 from .ops import shape as _shape  # noqa: E402
+from .ops import sort as _sort  # noqa: E402, F401

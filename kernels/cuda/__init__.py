@@ -13,6 +13,7 @@ from .conv import (
     conv2d_input_layout,
 )
 from .elementwise import binary, binary_backward, expand, unary, unary_backward, where
+from .interpolate import interpolate_backward_input, interpolate_forward
 from .linear import linear_backward, linear_forward
 from .loss import (
     bce_with_logits_backward,
@@ -48,7 +49,14 @@ from .norm import (
     layer_norm_backward,
     layer_norm_forward,
 )
-from .optim import adam_step, sgd_step
+from .optim import (
+    adadelta_step,
+    adagrad_step,
+    adam_step,
+    nadam_step,
+    rmsprop_step,
+    sgd_step,
+)
 from .pool import (
     adaptive_avg_pool2d_backward,
     adaptive_avg_pool2d_forward,
@@ -60,5 +68,7 @@ from .pool import (
 )
 from .random import dropout_mask, normal, uniform
 from .reduce import argmax, reduce
+from .scan import cumsum
 from .shape import cat, getitem, getitem_backward, pad, permute, setitem
 from .softmax import log_softmax_backward, log_softmax_forward, softmax_backward, softmax_forward
+from .sort import sort_backward, sort_forward

@@ -23,11 +23,14 @@ import hashlib
 import os
 import tempfile
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
+from .dataset import Dataset
 from .idx import read_idx
+from .transforms import after_to_tensor
 
 DATA_ENV_VAR = "TINYGRADCNN_DATA"
 DEFAULT_CACHE_DIR = os.path.join("~", ".cache", "tinygradcnn")
@@ -37,7 +40,7 @@ class ChecksumError(ValueError):
     """A data file whose MD5 differs from the published one."""
 
 
-class ArrayDataset:
+class ArrayDataset(Dataset):
     """A labelled image data set held in memory.
 
     Args:
@@ -45,9 +48,15 @@ class ArrayDataset:
         labels: (N,) integer class labels.
         scale: images are divided by this when read (255 for uint8 pixels, 1 for [0, 1]).
         classes: optional class names, index = label.
+        transform, target_transform: per-item transforms, as torchvision's data sets take
+            them (`transform=ToTensor()`); see below.
 
-    `dataset[index]` -> (images float32 (n, C, H, W) in [0, 1], labels int64 (n,)); an int
-    index gives one image (C, H, W) and a 0-d label.
+    Without transforms, `dataset[index]` -> (images float32 (n, C, H, W) in [0, 1], labels
+    int64 (n,)) for an index array or slice (the loader's fast path), and one image (C, H, W)
+    and a 0-d label for an int. With a transform, as in torchvision, `dataset[i]` ->
+    `(transform(picture), target_transform(label))` for an int `i`: the picture is a PIL image
+    (mode L or RGB) when the pixels are uint8 and Pillow is installed, else an (H, W) or
+    (H, W, C) array scaled to [0, 1]; the label a Python int.
     """
 
     def __init__(
@@ -56,6 +65,8 @@ class ArrayDataset:
         labels: np.ndarray,
         scale: float | None = None,
         classes: Sequence[str] | None = None,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
     ) -> None:
         images = np.asarray(images)
         labels = np.asarray(labels)
@@ -74,15 +85,71 @@ class ArrayDataset:
         self.labels = np.asarray(labels, dtype=np.int64, order="C")
         self.scale = float(scale)
         self.classes = list(classes) if classes is not None else None
+        self.transform = transform
+        self.target_transform = target_transform
+
+    @property
+    def indexable_by_array(self) -> bool:  # type: ignore[override]
+        """True when `dataset[index_array]` gives a whole batch: without transforms, or with
+        a transform that works on batches too (`Compose([ToTensor(), Normalize(...)])`)."""
+        if self.target_transform is not None:
+            return False
+        return self.transform is None or after_to_tensor(self.transform) is not None
 
     def __len__(self) -> int:
         return self.images.shape[0]
 
-    def __getitem__(self, index) -> tuple[np.ndarray, np.ndarray]:
-        images = self.images[index].astype(np.float32)
-        if self.scale != 1.0:
-            images *= np.float32(1.0 / self.scale)
+    def __getitem__(self, index) -> tuple[Any, Any]:
+        is_int = isinstance(index, (int, np.integer)) and not isinstance(index, bool)
+        if self.transform is None and self.target_transform is None:
+            images = self.images[index].astype(np.float32)
+            if self.scale != 1.0:
+                images *= np.float32(1.0 / self.scale)
+            return images, self.labels[index]
+        if is_int:
+            return self._transformed_item(int(index))
+        steps = None if self.target_transform is not None else after_to_tensor(self.transform)
+        if steps is None:
+            raise TypeError(f"{type(self).__name__}: with this transform, items are read one "
+                            f"at a time by an int index, got {type(index).__name__}")
+        # the batch the per-item ToTensor and transforms would have stacked, in one pass
+        images = self.images[index].astype(np.float32) / np.float32(self._picture_scale())
+        for step in steps:
+            images = step(images)
         return images, self.labels[index]
+
+    def _picture_scale(self) -> float:
+        """What ToTensor divides a picture by: 255 for a PIL image, else the data's scale."""
+        return 255.0 if self._as_pil() else self.scale
+
+    def _as_pil(self) -> bool:
+        if self.images.dtype != np.uint8 or self.images.shape[1] not in (1, 3):
+            return False
+        try:
+            import PIL.Image  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def _transformed_item(self, index: int) -> tuple[Any, Any]:
+        image, label = self.picture(index), int(self.labels[index])
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            label = self.target_transform(label)
+        return image, label
+
+    def picture(self, index: int) -> Any:
+        """Image `index` as a torchvision data set hands it to its transform: a PIL image for
+        uint8 pixels with 1 or 3 channels (when Pillow is installed), else an (H, W) or
+        (H, W, C) array in [0, 1]."""
+        pixels = self.images[index]
+        pixels = pixels[0] if pixels.shape[0] == 1 else pixels.transpose(1, 2, 0)
+        if self._as_pil():
+            from PIL import Image
+
+            return Image.fromarray(np.ascontiguousarray(pixels))
+        return pixels.astype(np.float32) / np.float32(self.scale)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -175,13 +242,16 @@ class _IDXDataset(ArrayDataset):
         root: str | os.PathLike | None = None,
         train: bool = True,
         download: bool = True,
+        transform: Callable | None = None,
+        target_transform: Callable | None = None,
     ) -> None:
         self.root = data_root(root)
         self.train = train
         prefix = "train" if train else "t10k"
         images = read_idx(self._verified_file(f"{prefix}-images-idx3-ubyte.gz", download))
         labels = read_idx(self._verified_file(f"{prefix}-labels-idx1-ubyte.gz", download))
-        super().__init__(images, labels.astype(np.int64), scale=255.0, classes=self.class_names)
+        super().__init__(images, labels.astype(np.int64), scale=255.0, classes=self.class_names,
+                         transform=transform, target_transform=target_transform)
 
     def _verified_file(self, filename: str, download: bool) -> str:
         """Path of `filename` after its MD5 check; downloads it if missing and allowed."""
@@ -213,8 +283,10 @@ class _IDXDataset(ArrayDataset):
 
 class MNIST(_IDXDataset):
     """The MNIST handwritten digits: 60,000 training / 10,000 test images (1, 28, 28), 10
-    classes. `MNIST(root=None, train=True, download=True)`; see the module docstring for
-    where files are looked up."""
+    classes. `MNIST(root=None, train=True, download=True, transform=None,
+    target_transform=None)`, torchvision's arguments (`download` is True by default: every
+    file is checked against its MD5); see the module docstring for where files are looked
+    up, and `ArrayDataset` for what an item is with and without a transform."""
 
     name = "mnist"
     files = _MNIST_FILES

@@ -45,7 +45,8 @@ def _global_seed() -> int:
 
 def _as_batch(images) -> tuple[Any, Callable]:
     """(array, wrap): the batch as an array on its own device (a NumPy array, or a device
-    array for a CUDA tensor), and wrap(result), which restores the caller's kind."""
+    array for a CUDA tensor), and wrap(result), which restores the caller's kind. One image
+    (C, H, W), as a per-item transform inside a data set gets it, is a batch of one."""
     if isinstance(images, np.ndarray):
         array = np.ascontiguousarray(images)
         wrap = _identity
@@ -57,8 +58,16 @@ def _as_batch(images) -> tuple[Any, Callable]:
         def wrap(result, device=images.device):
             return Tensor(result, device=device)
 
+    if len(array.shape) == 3:
+        batch_wrap = wrap
+        array = array.reshape((1, *array.shape))
+
+        def wrap(result):
+            return batch_wrap(result.reshape(tuple(result.shape[1:])))
+
     if len(array.shape) != 4:
-        raise ValueError(f"transforms work on (N, C, H, W) batches, got shape {array.shape}")
+        raise ValueError("transforms work on (N, C, H, W) batches or (C, H, W) images, got "
+                         f"shape {tuple(array.shape)}")
     if array.dtype not in (np.float32, np.float64):
         array = _kernels(array).astype(array, np.float32)
     return array, wrap
@@ -82,15 +91,22 @@ def _pair(value, name: str) -> tuple[float, float]:
 
 
 class Transform(abc.ABC):
-    """Base class: subclasses implement `apply(images, rng) -> images` on a float array."""
+    """Base class: subclasses implement `apply(images, rng) -> images` on a float array.
+
+    Called on a batch (N, C, H, W) or on one image (C, H, W), a NumPy array or a Tensor."""
+
+    #: False for transforms without randomness: they draw no seed (cheaper per item)
+    draws_random: bool = True
 
     def __call__(self, images, seed: int | None = None):
         array, wrap = _as_batch(images)
+        if seed is None and not self.draws_random:
+            return wrap(self.apply(array, None))
         rng = np.random.default_rng(_global_seed() if seed is None else seed)
         return wrap(self.apply(array, rng))
 
     @abc.abstractmethod
-    def apply(self, images, rng: np.random.Generator):
+    def apply(self, images, rng: np.random.Generator | None):
         """The transformed batch (N, C, H, W) -> (N, C, H', W'), drawing from `rng`; `images`
         is an array on the batch's device (NumPy or CUDA) and so is the result."""
 
@@ -100,20 +116,44 @@ class Transform(abc.ABC):
 
 
 class Compose(Transform):
-    """Apply transforms in order; each gets its own seed derived from the call's seed."""
+    """Apply transforms in order; each gets its own seed derived from the call's seed.
 
-    def __init__(self, transforms: Sequence[Transform]) -> None:
+    Members are batch transforms, or any callable of one argument, as in torchvision:
+    `Compose([ToTensor(), Normalize((0.1307,), (0.3081,))])` turns a PIL image into a
+    normalised (1, 28, 28) Tensor."""
+
+    def __init__(self, transforms: Sequence[Transform | Callable]) -> None:
         self.transforms = list(transforms)
 
+    @property
+    def draws_random(self) -> bool:  # type: ignore[override]
+        return any(getattr(t, "draws_random", False) for t in self.transforms)
+
     def __call__(self, images, seed: int | None = None):
+        if seed is None and self.draws_random:
+            seed = _global_seed()
+        if not all(isinstance(t, Transform) for t in self.transforms):
+            for position, transform in enumerate(self.transforms):
+                if isinstance(transform, Transform):
+                    salted = (derive_seed(seed, position)
+                              if seed is not None and transform.draws_random else None)
+                    images = transform(images, seed=salted)
+                else:
+                    images = transform(images)
+            return images
+        # batch transforms only: one trip from and back to the caller's kind of array
         array, wrap = _as_batch(images)
-        seed = _global_seed() if seed is None else seed
-        for position, transform in enumerate(self.transforms):
-            array = transform.apply(array, np.random.default_rng(derive_seed(seed, position)))
+        batch_transforms: list[Transform] = self.transforms  # type: ignore[assignment]
+        for position, transform in enumerate(batch_transforms):
+            rng = None if seed is None else np.random.default_rng(derive_seed(seed, position))
+            array = transform.apply(array, rng)
         return wrap(array)
 
     def apply(self, images, rng):
         for transform in self.transforms:
+            if not isinstance(transform, Transform):
+                raise TypeError(f"Compose: {transform!r} is not a batch transform; inside "
+                                "another Compose only batch transforms can be nested")
             images = transform.apply(images, rng)
         return images
 
@@ -122,13 +162,62 @@ class Compose(Transform):
         return f"Compose([{inner}\n])"
 
 
-class Normalize(Transform):
-    """(x - mean) / std per channel; `mean`/`std` are numbers or one value per channel.
-    MNIST's usual values are mean=0.1307, std=0.3081."""
+# PIL modes whose pixels are not uint8, and the NumPy type torchvision reads them as
+_PIL_DTYPES = {"I": np.int32, "I;16": np.int16, "F": np.float32}
 
-    def __init__(self, mean: float | Sequence[float], std: float | Sequence[float]) -> None:
+
+class ToTensor:
+    """A picture as torchvision's `ToTensor` takes it -> a float32 Tensor (C, H, W).
+
+    Takes a PIL image or an (H, W) / (H, W, C) NumPy array. uint8 pixels (PIL modes L, RGB,
+    ..., and uint8 arrays) are scaled to [0, 1] by 1/255; other types keep their values and
+    dtype, as in torchvision (a float array stays unscaled, mode "I" gives int32).
+    `ToTensor()(Image.new("L", (28, 28)))` -> (1, 28, 28); an (H, W, 3) array -> (3, H, W).
+    """
+
+    def __call__(self, pic):
+        from ..tensor import Tensor
+
+        if isinstance(pic, np.ndarray):
+            if pic.ndim not in (2, 3):
+                raise ValueError(f"ToTensor: pic should be 2 or 3 dimensional, got {pic.ndim} "
+                                 f"dimensions (shape {pic.shape})")
+            array = pic[:, :, None] if pic.ndim == 2 else pic
+        elif hasattr(pic, "getbands") and hasattr(pic, "mode"):  # a PIL image
+            if pic.mode == "1":
+                array = np.array(pic, np.uint8) * np.uint8(255)
+            else:
+                array = np.array(pic, _PIL_DTYPES.get(pic.mode, np.uint8))
+            array = array.reshape(pic.size[1], pic.size[0], len(pic.getbands()))
+        else:
+            raise TypeError(f"ToTensor: pic should be a PIL Image or a NumPy array, got "
+                            f"{type(pic).__name__}")
+        chw = np.ascontiguousarray(array.transpose(2, 0, 1))
+        if chw.dtype == np.uint8:
+            chw = chw.astype(np.float32) / np.float32(255)
+        return Tensor._make(chw)
+
+    def __repr__(self) -> str:
+        return "ToTensor()"
+
+
+class Normalize(Transform):
+    """(x - mean) / std per channel; `mean`/`std` are numbers or one value per channel, as
+    torchvision takes them: `Normalize(0.1307, 0.3081)`, `Normalize((0.1307,), (0.3081,))`,
+    `Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])`. On a batch (N, C, H, W) or
+    one image (C, H, W). `inplace` is accepted for torchvision's signature (the result is a
+    new array either way)."""
+
+    draws_random = False
+
+    def __init__(self, mean: float | Sequence[float], std: float | Sequence[float],
+                 inplace: bool = False) -> None:
+        if np.any(np.asarray(std, dtype=np.float64) == 0):
+            raise ValueError(f"Normalize: std evaluated to zero after conversion, got {std!r}, "
+                             "leading to division by zero")
         self.mean = mean
         self.std = std
+        self.inplace = inplace
 
     def apply(self, images, rng):
         mean = np.asarray(self.mean, dtype=images.dtype).reshape(1, -1, 1, 1)
@@ -280,3 +369,18 @@ def resize(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     matrices[:, 0, 0] = (width - 1) / max(out_w - 1, 1)
     matrices[:, 1, 1] = (height - 1) / max(out_h - 1, 1)
     return kernels_for("cpu").affine_warp(images, matrices, (out_h, out_w))
+
+
+def after_to_tensor(transform) -> list[Transform] | None:
+    """The deterministic batch transforms that follow a leading `ToTensor` in `transform`
+    (`ToTensor()` alone: []), or None when `transform` is not of that form.
+
+    Such a per-item transform gives the same numbers applied to a whole batch of pictures
+    at once, which is how an `ArrayDataset` serves `dataset[index_array]` with it."""
+    steps = transform.transforms if isinstance(transform, Compose) else [transform]
+    if not steps or not isinstance(steps[0], ToTensor):
+        return None
+    rest = steps[1:]
+    if not all(isinstance(step, Transform) and not step.draws_random for step in rest):
+        return None
+    return rest  # type: ignore[return-value]

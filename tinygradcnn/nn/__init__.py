@@ -2,6 +2,7 @@
 
 from . import functional as functional
 from . import init as init
+from . import utils as utils
 from .activation import ELU as ELU
 from .activation import GELU as GELU
 from .activation import LeakyReLU as LeakyReLU
@@ -11,7 +12,10 @@ from .activation import Sigmoid as Sigmoid
 from .activation import SiLU as SiLU
 from .activation import Softmax as Softmax
 from .activation import Tanh as Tanh
+from .containers import ModuleDict as ModuleDict
 from .containers import ModuleList as ModuleList
+from .containers import ParameterDict as ParameterDict
+from .containers import ParameterList as ParameterList
 from .containers import Sequential as Sequential
 from .conv import Conv1d as Conv1d
 from .conv import Conv2d as Conv2d
@@ -20,6 +24,7 @@ from .dropout import GaussianNoise as GaussianNoise
 from .linear import Flatten as Flatten
 from .linear import Identity as Identity
 from .linear import Linear as Linear
+from .linear import Unflatten as Unflatten
 from .loss import BCEWithLogitsLoss as BCEWithLogitsLoss
 from .loss import CrossEntropyLoss as CrossEntropyLoss
 from .loss import L1Loss as L1Loss
@@ -37,3 +42,6 @@ from .pooling import MaxPool1d as MaxPool1d
 from .pooling import MaxPool2d as MaxPool2d
 from .pooling import SumPool2d as SumPool2d
 from .summary import summary as summary
+from .upsampling import Upsample as Upsample
+from .upsampling import UpsamplingBilinear2d as UpsamplingBilinear2d
+from .upsampling import UpsamplingNearest2d as UpsamplingNearest2d

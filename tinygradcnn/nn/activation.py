@@ -78,9 +78,10 @@ class SiLU(Module):
 
 class Softmax(Module):
     """exp(x) / sum(exp(x)) along `dim`. Any shape -> same shape, each slice along `dim`
-    summing to 1: (N, C) logits -> (N, C) probabilities for dim=1."""
+    summing to 1: (N, C) logits -> (N, C) probabilities for dim=1. `dim=None` (PyTorch's
+    default) picks dim 0 for 0-, 1- and 3-d input and 1 otherwise, with a warning."""
 
-    def __init__(self, dim: int = -1) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
@@ -92,9 +93,10 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
-    """log(softmax(x)) along `dim`, computed stably. Any shape -> same shape."""
+    """log(softmax(x)) along `dim`, computed stably. Any shape -> same shape; `dim=None` as
+    in `Softmax`."""
 
-    def __init__(self, dim: int = -1) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 

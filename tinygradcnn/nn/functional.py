@@ -4,6 +4,7 @@ names."""
 from tinygradcnn.ops.activation import elu, gelu, leaky_relu, relu, sigmoid, silu, tanh  # noqa: F401
 from tinygradcnn.ops.conv import conv1d, conv2d  # noqa: F401
 from tinygradcnn.ops.dropout import dropout, gaussian_noise  # noqa: F401
+from tinygradcnn.ops.interpolate import interpolate  # noqa: F401
 from tinygradcnn.ops.linear import linear  # noqa: F401
 from tinygradcnn.ops.loss import (  # noqa: F401
     binary_cross_entropy_with_logits,

@@ -1,4 +1,4 @@
-"""`Linear`, `Identity` and `Flatten`."""
+"""`Linear`, `Identity`, `Flatten` and its inverse `Unflatten`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from ..ops._checks import as_int
+from ..ops._checks import as_int, int_sequence
+from ..ops._checks import dim as check_dim
 from . import functional as F
 from . import init
 from .module import Module
@@ -69,3 +70,36 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dim `dim` into `unflattened_size` (one entry may be -1: inferred), the inverse
+    of Flatten: (N, 784) -> (N, 1, 28, 28) for `Unflatten(1, (1, 28, 28))`."""
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...] | list[int]) -> None:
+        super().__init__()
+        self.dim = as_int("Unflatten", "dim", dim)
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(f"Unflatten: unflattened_size must be a tuple or list of ints, "
+                            f"got {type(unflattened_size).__name__}")
+        sizes = int_sequence("Unflatten", "unflattened_size", unflattened_size)
+        if not sizes or sizes.count(-1) > 1 or any(size < -1 for size in sizes):
+            raise ValueError(f"Unflatten: unflattened_size {tuple(sizes)} must be non-empty, "
+                             "of sizes >= 0 with at most one -1")
+        self.unflattened_size = unflattened_size
+
+    def forward(self, x):
+        dim = check_dim("Unflatten", self.dim, x.ndim, scalar_ok=False)
+        sizes = list(self.unflattened_size)
+        known = math.prod(size for size in sizes if size != -1)
+        length = x.shape[dim]
+        if -1 in sizes and known and length % known == 0:
+            sizes[sizes.index(-1)] = length // known
+        if math.prod(sizes) != length or -1 in sizes:
+            raise ValueError(f"Unflatten: sizes {tuple(self.unflattened_size)} don't multiply "
+                             f"up to the size of dim {self.dim} ({length}) of the input of "
+                             f"shape {x.shape}")
+        return x.reshape(*x.shape[:dim], *sizes, *x.shape[dim + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -263,6 +263,9 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's na
     return unary("clamp", x, low, high)
 
 
+clip = clamp  # NumPy's name, which PyTorch also has
+
+
 def where(condition: Tensor, input, other) -> Tensor:
     """``input`` where ``condition`` is true, else ``other``; all three broadcast:
     (*C), (*A), (*B) -> broadcast(C, A, B)."""
@@ -271,6 +274,26 @@ def where(condition: Tensor, input, other) -> Tensor:
     a, b = operands("where", input, other)
     condition = condition if condition.dtype == np.bool_ else condition.ne(0)
     return Where.apply(condition, a, b)
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``input`` with ``value`` where the bool ``mask`` (broadcast to ``input``) is true; same
+    shape as ``input``. The gradient passes where the mask is false (and to a tensor
+    ``value`` where it is true)."""
+    tensor_arg("masked_fill", "input", input)
+    tensor_arg("masked_fill", "mask", mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {mask.dtype}")
+    if isinstance(value, Tensor) and value.ndim:
+        raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape "
+                         f"{value.shape}")
+    value = value if isinstance(value, Tensor) else Tensor._make(
+        input.kernels.full((), value, input.dtype))
+    out = Where.apply(mask, value.to(input.dtype), input)
+    if out.shape != input.shape:
+        raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to the "
+                         f"input's shape {input.shape}")
+    return out
 
 
 def _compare(op: str, a, b) -> Tensor:

@@ -1,8 +1,10 @@
-"""Reductions over dimensions: sum, mean, max/min (and their argmax/argmin), var, std."""
+"""Reductions over dimensions: sum, mean, max/min (and their argmax/argmin), var, std, norm,
+any and all."""
 
 from __future__ import annotations
 
 import builtins
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -78,28 +80,41 @@ def mean(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return sum(_float(input), axes, keepdim) / count
 
 
-def var(input: Tensor, dim=None, keepdim: bool = False, *, correction: int = 1, unbiased=None):
+def _correction(op: str, dim, unbiased, correction):
+    """PyTorch's overloads: ``var(dim, unbiased, keepdim)``, ``var(unbiased)`` (a bool first)
+    and ``var(dim, correction=c)``: (dim, correction), the default correction 1."""
+    if isinstance(dim, (bool, np.bool_)):
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise ValueError(f"{op}: give unbiased or correction, not both")
+    if unbiased is not None:
+        return dim, 1 if unbiased else 0
+    return dim, 1 if correction is None else correction
+
+
+def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
     """Variance over ``dim``: sum((x - mean)^2) / (n - correction); shapes as ``sum``.
 
-    ``unbiased=False`` is the older spelling of ``correction=0``.
+    As in PyTorch, the second positional argument is ``unbiased`` (False: ``correction=0``),
+    and ``var(False)`` is the biased variance of all elements.
     """
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
+    dim, correction = _correction("var", dim, unbiased, correction)
     axes = check_dims("var", dim, input.ndim)
     count = int(np.prod([input.shape[a] for a in axes]))
     centred = _float(input) - mean(input, axes, keepdim=True)
     return sum(centred * centred, axes, keepdim) / builtins.max(count - correction, 0)
 
 
-def std(input: Tensor, dim=None, keepdim: bool = False, *, correction: int = 1, unbiased=None):
-    """Standard deviation over ``dim``: sqrt(var); shapes as ``sum``."""
+def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """Standard deviation over ``dim``: sqrt(var); arguments and shapes as ``var``."""
+    dim, correction = _correction("std", dim, unbiased, correction)
     check_dims("std", dim, input.ndim)
-    return var(input, dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
+    return var(input, dim, keepdim=keepdim, correction=correction).sqrt()
 
 
 def _extreme(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
     axes = check_dims(op, dim, input.ndim)
-    if any(input.shape[a] == 0 for a in axes) or (input.numel() == 0 and dim is None):
+    if builtins.any(input.shape[a] == 0 for a in axes) or (input.numel() == 0 and dim is None):
         raise ValueError(f"{op}: cannot reduce an empty dimension of a tensor of shape "
                          f"{input.shape}")
     return Extreme.apply(input, op=op, axes=axes, keepdim=keepdim)
@@ -147,14 +162,85 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     """Largest value: over all elements (dim=None) -> 0-d tensor; over an int ``dim`` ->
     ``(values, indices)`` as in PyTorch, each with ``dim`` removed ((2, 3) over dim 1 -> two
-    (2,) tensors); over a tuple ``dim`` -> values (as ``amax``)."""
+    (2,) tensors); over a tuple ``dim`` -> values (as ``amax``). ``max(input, other)`` with
+    a tensor ``other`` is the elementwise ``maximum``, as in PyTorch."""
+    if isinstance(dim, Tensor):
+        return input.maximum(dim)
     if is_int(dim):
         return ValuesIndices(amax(input, dim, keepdim), argmax(input, dim, keepdim))
     return amax(input, dim, keepdim)
 
 
 def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
-    """Smallest value; same forms and shapes as ``max``."""
+    """Smallest value; same forms and shapes as ``max`` (a tensor ``dim``: ``minimum``)."""
+    if isinstance(dim, Tensor):
+        return input.minimum(dim)
     if is_int(dim):
         return ValuesIndices(amin(input, dim, keepdim), argmin(input, dim, keepdim))
     return amin(input, dim, keepdim)
+
+
+class PNorm(Function):
+    """out = (sum |x|^p)^(1/p) over ``axes``;  dx = dout * sign(x) |x|^(p-1) / out^(p-1).
+
+    Where ``out`` is 0 the gradient is 0 (PyTorch's subgradient), not the 0/0 of the formula.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, p, axes, keepdim):
+        k = ctx.kernels
+        power = k.full((), p, x.dtype)
+        magnitude = k.unary("abs", x)
+        total = k.reduce("sum", k.binary("pow", magnitude, power), axes, keepdim=True)
+        out = k.binary("pow", total, k.full((), 1.0 / p, x.dtype))
+        ctx.p = p
+        ctx.save_for_backward(x, out)
+        return out if keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in axes])
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_arrays
+        k = ctx.kernels
+        exponent = k.full((), ctx.p - 1.0, x.dtype)
+        zero = k.full((), 0, x.dtype)
+        ratio = k.binary("pow", k.binary("div", k.unary("abs", x), out), exponent)
+        ratio = k.where(k.binary("eq", out, zero), zero, ratio)
+        return k.binary("mul", k.binary("mul", k.unary("sign", x), ratio),
+                        grad.reshape(out.shape))
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """The vector p-norm over ``dim`` (None: all elements): p = 2 or "fro" sqrt(sum x^2),
+    1 sum |x|, inf max |x|, -inf min |x|, 0 the count of non-zeros, any other p
+    (sum |x|^p)^(1/p). Shapes as ``sum``: (2, 3) over dim 1 -> (2,)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    input = _float(input)
+    if p == "fro":
+        p = 2
+    if isinstance(p, str) or not isinstance(p, (int, float, np.number)):
+        raise ValueError(f"norm: p must be a number, inf or 'fro', got {p!r} (matrix norms "
+                         f"such as 'nuc' are not supported)")
+    p = float(p)
+    axes = check_dims("norm", dim, input.ndim)
+    if p == math.inf:
+        return amax(input.abs(), axes, keepdim)
+    if p == -math.inf:
+        return amin(input.abs(), axes, keepdim)
+    if p == 0:
+        return sum(input.ne(0).to(input.dtype), axes, keepdim)
+    if p == 1:
+        return sum(input.abs(), axes, keepdim)
+    return PNorm.apply(input, p=p, axes=axes, keepdim=keepdim)
+
+
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """Whether any element over ``dim`` (None: all) is non-zero (bool); shapes as ``sum``."""
+    axes = check_dims("any", dim, input.ndim)
+    return sum(input.ne(0).to(np.int64), axes, keepdim).gt(0)
+
+
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """Whether every element over ``dim`` (None: all) is non-zero (bool); shapes as ``sum``."""
+    axes = check_dims("all", dim, input.ndim)
+    return sum(input.eq(0).to(np.int64), axes, keepdim).eq(0)

@@ -88,6 +88,23 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     return input.reshape(*shape)
 
 
+class Clone(Function):
+    """A copy with its own storage; the gradient passes through unchanged."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.kernels.copy(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def clone(input: Tensor) -> Tensor:
+    """A copy of ``input`` in new storage, still in the graph (unlike ``detach``); same shape."""
+    return Clone.apply(input)
+
+
 class Permute(Function):
     """Reorder the axes; the gradient is permuted back by the inverse order."""
 
@@ -120,6 +137,14 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     b = check_dim("transpose", dim1, input.ndim, "dim1", scalar_ok=False)
     axes[a], axes[b] = axes[b], axes[a]
     return permute(input, *axes)
+
+
+def t(input: Tensor) -> Tensor:
+    """Transpose a matrix: (A, B) -> (B, A); a 0-d or 1-d tensor is returned as it is."""
+    if input.ndim > 2:
+        raise ValueError(f"t: expects a tensor with at most 2 dimensions, got shape "
+                         f"{input.shape}; use transpose(dim0, dim1) or mT")
+    return input if input.ndim < 2 else transpose(input, 0, 1)
 
 
 class Expand(Function):
@@ -305,3 +330,20 @@ def to_device(input: Tensor, device: str) -> Tensor:
     if input.device == device:
         return input
     return ToDevice.apply(input, device=device)
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
+               "int32": "IntTensor", "bool": "BoolTensor", "uint8": "ByteTensor"}
+
+
+def tensor_type(input: Tensor, dtype=None):
+    """``Tensor.type``: without ``dtype`` the type's name as PyTorch writes it
+    ("tinygradcnn.FloatTensor", "tinygradcnn.cuda.LongTensor"); with one, ``input.to(dtype)``
+    (a dtype, or such a name: "torch.FloatTensor" works too)."""
+    if dtype is None:
+        where = "" if input.device == "cpu" else "cuda."
+        return f"tinygradcnn.{where}{_TYPE_NAMES[input.dtype.name]}"
+    if isinstance(dtype, str) and dtype.rpartition(".")[2] in _TYPE_NAMES.values():
+        name = dtype.rpartition(".")[2]
+        dtype = next(key for key, value in _TYPE_NAMES.items() if value == name)
+    return input.to(dtype=dtype)

@@ -32,7 +32,7 @@ from ..backend import normalize_device
 from ..data.loader import DataLoader
 from ..nn.loss import BCEWithLogitsLoss, CrossEntropyLoss
 from ..nn.module import Module
-from ..optim import LRScheduler, Optimizer, l1_penalty
+from ..optim import LRScheduler, Optimizer, ReduceLROnPlateau, l1_penalty
 from ..serialization import load, save
 from .callbacks import Callback, ModelCheckpoint, TerminateOnNaN
 from .checkpoint import make_checkpoint, restore
@@ -198,7 +198,9 @@ class Trainer:
                 self._finish_bar(logs, epochs)
                 epoch = self.epoch
                 self.history.append(epoch, logs)
-                if self.scheduler is not None:
+                if isinstance(self.scheduler, ReduceLROnPlateau):  # it watches a metric
+                    self.scheduler.step(logs.get("val_loss", logs["loss"]))
+                elif self.scheduler is not None:
                     self.scheduler.step()
                 self.epoch += 1
                 for callback in self.callbacks:
@@ -271,7 +273,8 @@ def fit(
         loss_fn: `loss_fn(output, labels) -> scalar Tensor`; CrossEntropyLoss by default.
         validation_data: a DataLoader or data set evaluated after every epoch (val_* logs).
         callbacks: e.g. `[EarlyStopping(patience=3), ModelCheckpoint("ckpt.npz")]`.
-        scheduler: a learning-rate schedule stepped once per epoch.
+        scheduler: a learning-rate schedule stepped once per epoch (a ReduceLROnPlateau
+            with the epoch's val_loss, or its loss without validation data).
         device: "cpu" or "cuda"; default: where the model's parameters are.
         l1: weight of an L1 penalty on all trainable parameters (0 = none).
         verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
