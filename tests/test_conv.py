@@ -260,3 +260,16 @@ def test_conv2d_rejects_bad_bias_and_dtype_mismatch():
         F.conv2d(np.zeros((1, 1, 5, 5)), w)
     with pytest.raises(ValueError, match="conv1d: input has 2 channels, weight expects 1"):
         F.conv1d(tg.zeros((1, 2, 5)), tg.zeros((1, 1, 3)))
+
+
+def test_conv2d_input_gradient_when_a_tile_starts_in_a_rows_spare_columns():
+    """ResNet's stem (7x7, stride 2, padding 3) at 32x32: the input-gradient canvas is 38
+    columns wide for 32 real ones, and a 256-pixel tile starts in a row's 6 spare columns,
+    whose copy-out once wrapped round to a negative index."""
+    torch_or_skip()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 3, 32, 32))
+    w = rng.standard_normal((8, 3, 7, 7))
+    compare_with_torch(lambda x, w: F.conv2d(x, w, None, 2, 3),
+                       lambda x, w: __import__("torch").nn.functional.conv2d(x, w, None, 2, 3),
+                       x, w, atol=1e-4, rtol=1e-4)

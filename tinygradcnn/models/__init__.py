@@ -34,9 +34,11 @@ from .lenet import LeNet5 as LeNet5
 from .mobilenet import InvertedResidual as InvertedResidual
 from .mobilenet import MobileNetV2 as MobileNetV2
 from .mobilenet import mobilenet_v2 as mobilenet_v2
+from .registry import INPUT_SIZES as INPUT_SIZES
 from .registry import MODELS as MODELS
 from .registry import get_model as get_model
 from .registry import list_models as list_models
+from .registry import model_arguments as model_arguments
 from .registry import register_model as register_model
 from .resnet import BasicBlock as BasicBlock
 from .resnet import Bottleneck as Bottleneck
@@ -66,5 +68,5 @@ from .vgg import vgg16_bn as vgg16_bn
 from .vgg import vgg19 as vgg19
 from .vgg import vgg19_bn as vgg19_bn
 
-register_model("lenet5", LeNet5)
-register_model("fashion-cnn", FashionCNN)
+register_model("lenet5", LeNet5, input_size=(1, 28, 28))
+register_model("fashion-cnn", FashionCNN, input_size=(1, 28, 28))

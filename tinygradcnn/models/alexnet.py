@@ -8,7 +8,7 @@ from typing import Any
 from .. import nn
 from ..nn import functional as F
 from .registry import register_model
-from .weights import load_weights
+from .weights import load_weights, state_dict_from
 
 
 class AlexNet(nn.Module):
@@ -50,4 +50,5 @@ class AlexNet(nn.Module):
 @register_model("alexnet")
 def alexnet(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> AlexNet:
     """AlexNet; `weights` a path to torchvision's converted weights (see `models.weights`)."""
-    return load_weights(AlexNet(**kwargs), weights, "alexnet")
+    state = state_dict_from(weights, "alexnet")  # a bad path fails before the build
+    return load_weights(AlexNet(**kwargs), state, "alexnet")

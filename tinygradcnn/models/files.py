@@ -6,6 +6,7 @@ One file holds what rebuilds the model and its weights, as Keras's `model.save` 
      "model": "resnet20",                               # the registry name
      "arguments": {"num_classes": 10, "in_channels": 1},  # what the builder was called with
      "training": False,                                 # the mode it was saved in
+     "input_size": [1, 28, 28],                         # (C, H, W) it was trained on, or None
      "state_dict": {"conv1.weight": array, ...}}
 
 It is written with `tg.save` (atomically; `.safetensors` or `.npz` by the extension), so
@@ -27,9 +28,12 @@ FORMAT = "tinygradcnn.model"
 FORMAT_VERSION = 1
 
 
-def save_model(model: Module, path: str | os.PathLike) -> None:
+def save_model(model: Module, path: str | os.PathLike,
+               input_size: tuple[int, int, int] | None = None) -> None:
     """Write `model` (built by a registered builder: `get_model(...)`, `models.resnet18()`)
-    to `path`: its registry name, constructor arguments, mode and weights."""
+    to `path`: its registry name, constructor arguments, mode and weights, and the
+    (C, H, W) `input_size` of its images when given (`load_model` puts it back as
+    `model._input_size`; `summary --model-file` and the teaching views default to it)."""
     name = getattr(model, "_model_name", None)
     arguments = getattr(model, "_build_args", None)
     kind = type(model).__name__
@@ -50,6 +54,7 @@ def save_model(model: Module, path: str | os.PathLike) -> None:
                              "and dicts of them only)") from None
     save({"format": FORMAT, "version": FORMAT_VERSION, "model": name,
           "arguments": dict(arguments), "training": bool(model.training),
+          "input_size": None if input_size is None else [int(n) for n in input_size],
           "state_dict": model.state_dict()}, path)
 
 
@@ -76,7 +81,7 @@ def read_model_file(path: str | os.PathLike) -> dict[str, Any]:
 
 def load_model(path: str | os.PathLike, device: str = "cpu") -> Module:
     """Rebuild the model saved in `path` by `save_model`, with its weights, on `device`,
-    in the mode it was saved in."""
+    in the mode it was saved in; `model._input_size` is the saved (C, H, W) or None."""
     content = read_model_file(path)
     name, arguments = content["model"], content["arguments"]
     model = get_model(name, **arguments)
@@ -88,4 +93,6 @@ def load_model(path: str | os.PathLike, device: str = "cpu") -> Module:
                          f"a new head, say? Build it with those arguments instead): {err}"
                          ) from err
     model.train(bool(content.get("training", False)))
+    input_size = content.get("input_size")
+    object.__setattr__(model, "_input_size", None if input_size is None else tuple(input_size))
     return model.to(device)

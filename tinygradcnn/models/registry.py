@@ -24,6 +24,8 @@ from typing import Any
 from ..nn.module import Module
 
 MODELS: dict[str, Callable[..., Module]] = {}
+# the (C, H, W) input each model is made for: the default of the CLI's `summary`
+INPUT_SIZES: dict[str, tuple[int, int, int]] = {}
 
 # arguments that say where weights come from, not what the model is
 _NOT_RECORDED = ("weights", "progress")
@@ -49,14 +51,16 @@ def _recorded_arguments(factory: Callable[..., Module], args: tuple, kwargs: dic
     return {name: value for name, value in recorded.items() if name not in _NOT_RECORDED}
 
 
-def register_model(name: str, factory: Callable[..., Module] | None = None):
+def register_model(name: str, factory: Callable[..., Module] | None = None, *,
+                   input_size: tuple[int, int, int] = (3, 224, 224)):
     """Make `get_model(name, ...)` (and the CLI's --model) build `factory(...)`.
 
     `register_model("lenet5", LeNet5)` registers a class or function; `@register_model(name)`
     decorates a builder. Either way the builder returned (and registered) records `name` and
-    its arguments on every model it builds."""
+    its arguments on every model it builds. `input_size` is the (C, H, W) the model is made
+    for (ImageNet's 3x224x224 by default; `summary` uses it)."""
     if factory is None:
-        return functools.partial(register_model, name)
+        return functools.partial(register_model, name, input_size=input_size)
 
     @functools.wraps(factory)
     def build(*args, **kwargs) -> Module:
@@ -69,6 +73,7 @@ def register_model(name: str, factory: Callable[..., Module] | None = None):
         return model
 
     MODELS[name] = build
+    INPUT_SIZES[name] = tuple(input_size)  # type: ignore[assignment]
     return build
 
 
@@ -77,10 +82,23 @@ def list_models() -> list[str]:
     return sorted(MODELS)
 
 
+def _check_name(name: str, who: str) -> None:
+    if name not in MODELS:
+        raise ValueError(f"{who}: unknown model {name!r}; available: "
+                         f"{', '.join(list_models())}")
+
+
+def model_arguments(name: str) -> set[str]:
+    """The keyword arguments that model `name`'s builder names in its signature (those it
+    takes through **kwargs are not listed)."""
+    _check_name(name, "model_arguments")
+    parameters = inspect.signature(MODELS[name]).parameters.values()
+    return {p.name for p in parameters
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
 def get_model(name: str, **kwargs) -> Module:
     """Build a registered model: `get_model("resnet18", num_classes=10)`,
     `get_model("resnet18", weights="resnet18.safetensors")`."""
-    if name not in MODELS:
-        raise ValueError(f"get_model: unknown model {name!r}; available: "
-                         f"{', '.join(list_models())}")
+    _check_name(name, "get_model")
     return MODELS[name](**kwargs)

@@ -21,7 +21,7 @@ from typing import Any
 from .. import nn
 from ..nn import functional as F
 from .registry import register_model
-from .weights import load_weights
+from .weights import load_weights, state_dict_from
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1,
@@ -260,12 +260,14 @@ class CifarResNet(nn.Module):
 
 def _resnet(name: str, block: Block, layers: list[int], weights: Any,
             **kwargs: Any) -> ResNet:
-    return load_weights(ResNet(block, layers, **kwargs), weights, name)
+    state = state_dict_from(weights, name)  # a bad path fails before the build
+    return load_weights(ResNet(block, layers, **kwargs), state, name)
 
 
 def _cifar_resnet(name: str, depth: int, weights: Any, **kwargs: Any) -> CifarResNet:
     n = (depth - 2) // 6
-    return load_weights(CifarResNet([n, n, n], **kwargs), weights, name)
+    state = state_dict_from(weights, name)
+    return load_weights(CifarResNet([n, n, n], **kwargs), state, name)
 
 
 @register_model("resnet18")
@@ -338,25 +340,33 @@ def wide_resnet101_2(*, weights: Any = None, progress: bool = True, **kwargs: An
     return _resnet("wide_resnet101_2", Bottleneck, [3, 4, 23, 3], weights, **kwargs)
 
 
-@register_model("resnet20")
-def resnet20(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> CifarResNet:
+@register_model("resnet20", input_size=(3, 32, 32))
+def resnet20(*, weights: Any = None, progress: bool = True, num_classes: int = 10,
+             in_channels: int = 3, **kwargs: Any) -> CifarResNet:
     """CIFAR ResNet-20 (3 blocks per stage): 272,474 parameters at 10 classes, 3 channels."""
-    return _cifar_resnet("resnet20", 20, weights, **kwargs)
+    return _cifar_resnet("resnet20", 20, weights, num_classes=num_classes,
+                         in_channels=in_channels, **kwargs)
 
 
-@register_model("resnet32")
-def resnet32(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> CifarResNet:
+@register_model("resnet32", input_size=(3, 32, 32))
+def resnet32(*, weights: Any = None, progress: bool = True, num_classes: int = 10,
+             in_channels: int = 3, **kwargs: Any) -> CifarResNet:
     """CIFAR ResNet-32 (5 blocks per stage): 466,906 parameters at 10 classes, 3 channels."""
-    return _cifar_resnet("resnet32", 32, weights, **kwargs)
+    return _cifar_resnet("resnet32", 32, weights, num_classes=num_classes,
+                         in_channels=in_channels, **kwargs)
 
 
-@register_model("resnet44")
-def resnet44(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> CifarResNet:
+@register_model("resnet44", input_size=(3, 32, 32))
+def resnet44(*, weights: Any = None, progress: bool = True, num_classes: int = 10,
+             in_channels: int = 3, **kwargs: Any) -> CifarResNet:
     """CIFAR ResNet-44 (7 blocks per stage): 661,338 parameters at 10 classes, 3 channels."""
-    return _cifar_resnet("resnet44", 44, weights, **kwargs)
+    return _cifar_resnet("resnet44", 44, weights, num_classes=num_classes,
+                         in_channels=in_channels, **kwargs)
 
 
-@register_model("resnet56")
-def resnet56(*, weights: Any = None, progress: bool = True, **kwargs: Any) -> CifarResNet:
+@register_model("resnet56", input_size=(3, 32, 32))
+def resnet56(*, weights: Any = None, progress: bool = True, num_classes: int = 10,
+             in_channels: int = 3, **kwargs: Any) -> CifarResNet:
     """CIFAR ResNet-56 (9 blocks per stage): 855,770 parameters at 10 classes, 3 channels."""
-    return _cifar_resnet("resnet56", 56, weights, **kwargs)
+    return _cifar_resnet("resnet56", 56, weights, num_classes=num_classes,
+                         in_channels=in_channels, **kwargs)

@@ -14,7 +14,7 @@ from typing import Any
 from .. import nn
 from ..nn import functional as F
 from .registry import register_model
-from .weights import load_weights
+from .weights import load_weights, state_dict_from
 
 # the configurations of the paper's Table 1: A = VGG-11, B = 13, D = 16, E = 19
 CONFIGS: dict[str, list[int | str]] = {
@@ -82,10 +82,11 @@ class VGG(nn.Module):
 
 
 def _vgg(name: str, config: str, batch_norm: bool, weights: Any, **kwargs: Any) -> VGG:
-    if weights is not None:
+    state = state_dict_from(weights, name)  # a bad path fails before the 133 M weights
+    if state is not None:
         kwargs["init_weights"] = False  # the file overwrites every weight: skip the draws
     model = VGG(make_layers(CONFIGS[config], batch_norm), **kwargs)
-    return load_weights(model, weights, name)
+    return load_weights(model, state, name)
 
 
 @register_model("vgg11")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -45,6 +45,8 @@ TORCHVISION_FILES: dict[str, str] = {
     "vgg19": "vgg19-dcbb9e9d.pth",
     "vgg19_bn": "vgg19_bn-c79401a0.pth",
 }
+
+M = TypeVar("M", bound=Module)
 
 WEIGHT_FORMATS = (".safetensors", ".npz", ".pth", ".pt")
 
@@ -110,9 +112,10 @@ def read_state_dict(path: str | os.PathLike, who: str = "load") -> OrderedDict[s
 
 
 def state_dict_from(weights: Any, name: str) -> Any:
-    """The state dict that `weights=` names: the dict itself, or the contents of a weight
-    file. A missing file, or a torchvision enum name, says where torchvision's weights are."""
-    if isinstance(weights, dict):
+    """The state dict that `weights=` names: None, the dict itself, or the contents of a
+    weight file. A missing file, or a torchvision enum name, says where torchvision's
+    weights are."""
+    if weights is None or isinstance(weights, dict):
         return weights
     if not isinstance(weights, (str, os.PathLike)):
         raise TypeError(f"{name}: weights must be None, a path to a weight file or a state "
@@ -128,7 +131,7 @@ def state_dict_from(weights: Any, name: str) -> Any:
     return read_state_dict(path, name)
 
 
-def load_weights(model: Module, weights: Any, name: str) -> Module:
+def load_weights(model: M, weights: Any, name: str) -> M:
     """Load `weights` (None: nothing; a path or a {name: array} dict, see `state_dict_from`)
     into `model` built by builder `name`, strictly: every key must fit."""
     if weights is not None:

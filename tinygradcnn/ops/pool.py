@@ -13,6 +13,7 @@ Gradients: max pooling sends each output's gradient to the element that was the 
 from __future__ import annotations
 
 from ..autograd import Function
+from ..kernels.shapes import pool_output_size
 from ..tensor import Tensor
 from ._checks import as_int, float_tensor, int_tuple, ndim_in
 
@@ -106,7 +107,12 @@ def _pool_args(op: str, input: Tensor, kernel_size, stride, padding, dilation, c
     height = input.shape[-2] + 2 * padding[0]
     width = input.shape[-1] + 2 * padding[1]
     spans = [dilation[a] * (kernel[a] - 1) + 1 for a in range(2)]
-    if spans[0] > height or spans[1] > width:
+    # PyTorch's rule is "at least one output": in ceil mode a window may overhang a map
+    # smaller than itself (GoogLeNet's 3x3 pools at its smallest input, 15x15, meet 2x2 maps)
+    fits = [pool_output_size(input.shape[a - 2], kernel[a], stride[a], padding[a],
+                             dilation[a], True) >= 1 if ceil_mode
+            else spans[a] <= (height, width)[a] for a in range(2)]
+    if not all(fits):
         size = kernel[0] if kernel[0] == kernel[1] and dilation == (1, 1) else \
             f"{spans[0]}x{spans[1]}"
         raise ValueError(f"{op}: kernel_size {size} larger than padded input {height}x{width}")
