@@ -24,6 +24,8 @@ def number_text(value: float) -> str:
     """A cell's number, short enough for a cell: 0.25, -1.3, 12, 1.2e+03."""
     if not np.isfinite(value):
         return str(value)
+    if value == 0:
+        return "0"  # not "-0" for a negative zero product
     magnitude = abs(value)
     if magnitude >= 1000:
         return f"{value:.1e}"
