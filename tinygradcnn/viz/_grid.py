@@ -88,9 +88,12 @@ def outline(axes, top: int, left: int, height: int, width: int, color: str = HIG
 
 def figure_to_image(figure):
     """A drawn Figure as a Pillow RGB image (one frame of an animated GIF)."""
-    from PIL import Image
-
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    try:
+        from PIL import Image
+    except ImportError as err:
+        raise ImportError("animated GIFs need Pillow: pip install 'tinygradcnn[viz]'") from err
 
     canvas = FigureCanvasAgg(figure)
     canvas.draw()

@@ -4,7 +4,8 @@ each layer's pixels see into the input (receptive field and jump).
 
     >>> rows = layer_shapes(LeNet5(), (1, 28, 28))
     >>> print(format_layer_shapes(rows))
-    features.0  Conv2d  [6, 28, 28]  ⌊(28 + 2·2 - 1·(5-1) - 1) / 1⌋ + 1 = 28  5·5·1·6 + 6 = 156  RF 5
+    features.0  Conv2d  [6, 28, 28]  ⌊(28 + 2·2 - 1·(5-1) - 1) / 1⌋ + 1 = 28  5·5·1·6 + 6 = 156
+    ...
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def _pair(value) -> tuple[int, int]:
         int(value), int(value))
 
 
-def _window(module) -> tuple[tuple[int, int], ...] | None:
+def sliding_window(module) -> tuple[tuple[int, int], ...] | None:
     """(kernel, stride, padding, dilation) pairs of a sliding-window layer, else None."""
     kind = type(module).__name__
     if kind not in ("Conv2d", "MaxPool2d", "AvgPool2d", "SumPool2d"):
@@ -119,7 +120,7 @@ def layer_shapes(model, input_shape: tuple[int, ...]) -> list[LayerShape]:
     jump: tuple[int, int] | None = (1, 1)
     for name, module, shape_in, shape_out in calls:
         count = sum(p.numel() for p in module.parameters(recurse=False))
-        window = _window(module)
+        window = sliding_window(module)
         formula = ""
         if window is not None and len(shape_in) == 3 and len(shape_out) == 3:
             kernel, stride, padding, dilation = window

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..kernels.shapes import conv2d_output_size, pool_output_size
 from ..ops._checks import int_tuple, one_of, real
+from .explain_types import ViewResult
 
 POOL_KINDS = ("max", "sum", "avg")
 
@@ -202,3 +203,108 @@ def format_pool_steps(steps: list[PoolStep], kind: str, limit: int | None = 6) -
     if len(shown) < len(steps):
         lines.append(f"  ... {len(steps) - len(shown)} more steps")
     return "\n".join(lines)
+
+
+POOL_LAYERS = ("MaxPool2d", "AvgPool2d", "SumPool2d")
+
+
+def _small_digit(image: np.ndarray) -> np.ndarray:
+    """The chosen image as an 8x8 grey picture (the embedded digits' own size), small enough
+    to write every number on it."""
+    grey = image.mean(axis=0) if image.ndim == 3 else image
+    if max(grey.shape) <= 8:
+        return grey
+    from ..data.transforms import resize
+
+    return resize(grey[None, None].astype(np.float32), (8, 8))[0, 0]
+
+
+def view_conv(ctx) -> ViewResult:
+    """The `conv` view: the first (or the chosen) conv layer's first kernel sliding over
+    what that layer receives for the chosen image, then a classic Sobel kernel on the
+    digit at 8x8 with every number shown."""
+    from ..tensor import Tensor
+    from ._context import layer_io, pick_layer
+    from .shapes import sliding_window
+    from .steps_render import render_conv_steps
+
+    name, layer = pick_layer(ctx.model, ctx.layer, ("Conv2d",), "conv")
+    received, produced = layer_io(ctx.model, layer, Tensor(ctx.images[ctx.index:ctx.index + 1]))
+    weight = layer.weight.numpy().astype(np.float64)
+    kernel = weight[0]
+    image = received[0, :kernel.shape[0]].astype(np.float64)  # group 0's channels
+    if kernel.shape[0] == 1:
+        image, kernel = image[0], kernel[0]
+    bias = float(layer.bias.numpy()[0]) if layer.bias is not None else 0.0
+    _, stride, padding, dilation = sliding_window(layer)
+    steps = conv_steps(image, kernel, stride, padding, bias, dilation)
+    mismatch = float(np.max(np.abs(output_map(steps) - produced[0, 0])))
+    frames = 4 if ctx.quick else 24
+    files = [ctx.out_dir / "conv_learned.png", ctx.out_dir / "conv_learned.gif"]
+    render_conv_steps(image, kernel, stride, padding, bias, dilation, *files, frames=frames,
+                      title=f"{name}: kernel 0 of {weight.shape[0]} on image {ctx.index}, "
+                            f"stride {stride[0]}, padding {padding[0]}")
+    digit = _small_digit(ctx.images[ctx.index])
+    sobel = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    classic = conv_steps(digit, sobel, padding=1)
+    files += [ctx.out_dir / "conv_sobel.png", ctx.out_dir / "conv_sobel.gif"]
+    render_conv_steps(digit, sobel, 1, 1, 0.0, 1, *files[2:], frames=frames,
+                      title="Sobel x (a vertical-edge detector) on the digit at 8x8, padding 1")
+    text = (f"{name}: kernel 0, {tuple(kernel.shape)}, bias {bias:.3f}, stride {stride}, "
+            f"padding {padding}, dilation {dilation}: {len(steps)} steps; the map they write "
+            f"equals the layer's own output channel 0 (largest difference {mismatch:.1e})\n"
+            + format_conv_steps(steps, limit=4)
+            + "\n\nSobel x on the 8x8 digit:\n" + format_conv_steps(classic, limit=3))
+    return ViewResult(
+        "conv", "Convolution, one step at a time", text, files,
+        "A convolution slides a small kernel over the image. At each position it multiplies "
+        "the window under the kernel by the kernel, element by element, adds the products "
+        "and the bias, and writes the sum into the output map; then it moves by the stride. "
+        f"The first picture does this with the trained model's own first kernel ({name}); "
+        "the second with the classic Sobel kernel, which answers strongly (red or blue) "
+        "where the digit's strokes have a left or right edge. Padding adds a border of "
+        "zeros so that the output keeps the input's size.")
+
+
+def view_pool(ctx) -> ViewResult:
+    """The `pool` view: the first (or the chosen) pooling layer's input map (its most active
+    channel), with max, sum and average pooling side by side, and a zoom with every number."""
+    from ..tensor import Tensor
+    from ._context import layer_io, pick_layer
+    from .shapes import sliding_window
+    from .steps_render import plot_pool_steps
+
+    name, layer = pick_layer(ctx.model, ctx.layer, POOL_LAYERS, "pool")
+    received, _ = layer_io(ctx.model, layer, Tensor(ctx.images[ctx.index:ctx.index + 1]))
+    # the channel that answers most to this image: a dead (all-zero) channel teaches nothing
+    channel = int(np.argmax(np.abs(received[0]).sum(axis=(1, 2))))
+    fmap = received[0, channel].astype(np.float64)
+    (k, _), (s, _), _, _ = sliding_window(layer)
+    files = [ctx.out_dir / "pool.png"]
+    plot_pool_steps(fmap, k, s, files[0],
+                    f"{name} ({type(layer).__name__} {k}x{k}, stride {s}): channel {channel} "
+                    f"of its input, image {ctx.index}")
+    zoom = fmap
+    if max(fmap.shape) > 8:  # the 8x8 corner of the map where the activations are strongest
+        side = 8 - 8 % s if s <= 8 else s
+        scores = {(top, left): float(fmap[top:top + side, left:left + side].sum())
+                  for top in range(0, fmap.shape[0] - side + 1, s)
+                  for left in range(0, fmap.shape[1] - side + 1, s)}
+        top, left = max(scores, key=scores.__getitem__)
+        zoom = fmap[top:top + side, left:left + side]
+        files.append(ctx.out_dir / "pool_zoom.png")
+        plot_pool_steps(zoom, k, s, files[1], f"zoom: rows {top}-{top + side - 1}, columns "
+                                              f"{left}-{left + side - 1} of the same map")
+    by_kind = {kind: pool_steps(zoom, kind, k, s) for kind in POOL_KINDS}
+    strongest = sorted(np.argsort([-step.value for step in by_kind["max"]])[:3])
+    text = "\n".join(format_pool_steps([by_kind[kind][i] for i in strongest], kind)
+                     for kind in POOL_KINDS)
+    return ViewResult(
+        "pool", "Pooling: max, sum and average",
+        f"{name}, channel {channel}, the three windows with the largest maximum:\n{text}", files,
+        "Pooling shrinks a feature map by summarising each window (here "
+        f"{k}x{k}, moved {s} at a time) with one number. Max pooling keeps the strongest "
+        "answer (the boxed winner; in training the gradient flows back to it alone), sum "
+        "pooling adds the window up, average pooling divides that sum by the window's size. "
+        "Notice that max pooling keeps a stroke's answer even if the stroke moves by a pixel "
+        "inside its window: a little invariance to small shifts.")

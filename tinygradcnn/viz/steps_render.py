@@ -12,6 +12,7 @@ from ._figure import new_figure
 from ._grid import (
     HIGHLIGHT,
     INPUT_CMAP,
+    NUMBERS_UP_TO,
     SIGNED_CMAP,
     WINNER,
     draw_grid,
@@ -159,10 +160,15 @@ def plot_pool_steps(feature_map, kernel_size=2, stride=None,
     draw_grid(axes[0], values, INPUT_CMAP, min(values.min(), 0.0), max(values.max(), 1e-12),
               title=f"input {values.shape[0]}x{values.shape[1]}, windows "
                     f"{kernel_size}x{kernel_size}")
+    small = side <= NUMBERS_UP_TO
     for step in results["max"]:
-        size = step.window.shape
-        outline(axes[0], step.top, step.left, size[0], size[1], color=HIGHLIGHT, linewidth=1.0)
-        outline(axes[0], *step.winner, 1, 1, color=WINNER, linewidth=2.5)
+        if small:  # every window outlined, its winner boxed
+            size = step.window.shape
+            outline(axes[0], step.top, step.left, size[0], size[1], color=HIGHLIGHT,
+                    linewidth=1.0)
+            outline(axes[0], *step.winner, 1, 1, color=WINNER, linewidth=2.5)
+        elif step.value > 0 or step.value > values.min():  # a dot where a window has a peak
+            axes[0].plot(step.winner[1], step.winner[0], ".", color=WINNER, markersize=4)
     names = {"max": "max pooling (winners boxed)", "sum": "sum pooling",
              "avg": "average pooling"}
     for axes_one, kind in zip(axes[1:], POOL_KINDS, strict=True):
