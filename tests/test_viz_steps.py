@@ -115,3 +115,106 @@ def test_format_conv_steps_writes_the_sums():
     assert "output map 2x2" in text
     fmap = np.array([[0.0, 1.0], [3.0, 2.0]])
     assert "-> 3.000  winner at (1, 0)" in S.format_pool_steps(S.pool_steps(fmap), "max")
+
+
+def test_conv_step_pictures_write_a_gif_and_a_strip(tmp_path):
+    pytest.importorskip("matplotlib")
+    PIL = pytest.importorskip("PIL.Image")
+    from tinygradcnn.viz.steps_render import plot_pool_steps, render_conv_steps
+
+    image = np.arange(16.0).reshape(4, 4) / 15
+    figure = render_conv_steps(image, np.eye(3), padding=1, png_path=tmp_path / "s.png",
+                               gif_path=tmp_path / "s.gif", frames=3)
+    assert len(figure.axes) == 3 * 5  # three steps of five panels
+    with PIL.open(tmp_path / "s.gif") as gif:
+        assert gif.n_frames == 3
+    assert (tmp_path / "s.png").stat().st_size > 0
+    plot_pool_steps(np.arange(16.0).reshape(4, 4), path=tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 0
+
+
+# -- shapes and receptive fields ---------------------------------------------------------
+
+def test_layer_shapes_fill_in_the_formulas_for_lenet():
+    from tinygradcnn.models import LeNet5
+    from tinygradcnn.viz.shapes import format_layer_shapes, layer_shapes
+
+    model = LeNet5()
+    rows = layer_shapes(model, (1, 28, 28))
+    by_name = {row.name: row for row in rows}
+    conv1, pool1, fc1 = by_name["features.0"], by_name["features.2"], by_name["classifier.1"]
+    assert conv1.output_shape == (6, 28, 28)
+    assert conv1.formula == "⌊(28 + 2·2 - 1·(5-1) - 1) / 1⌋ + 1 = 28"
+    assert conv1.params_formula == "5·5·1·6 + 6 = 156"
+    assert pool1.formula == "⌊(28 + 2·0 - 1·(2-1) - 1) / 2⌋ + 1 = 14"
+    assert fc1.params_formula == "400·120 + 120 = 48,120" and fc1.receptive_field is None
+    assert [by_name[f"features.{i}"].receptive_field[0] for i in range(6)] == [5, 5, 6, 14,
+                                                                                14, 16]
+    assert sum(row.params for row in rows) == model.num_parameters()
+    assert "total parameters: 61,706" in format_layer_shapes(rows)
+
+
+def test_receptive_field_is_where_the_gradient_reaches():
+    from tinygradcnn.viz.shapes import layer_shapes
+
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.AvgPool2d(2), nn.Conv2d(2, 2, 3, dilation=2),
+                          nn.Conv2d(2, 1, 3, stride=2, padding=1))
+    rows = layer_shapes(model, (1, 40, 40))
+    x = tg.tensor(np.ones((1, 1, 40, 40)), dtype=np.float32, requires_grad=True)
+    out = model(x)
+    _, _, height, width = out.shape
+    out[:, :, height // 2, width // 2].sum().backward()
+    rows_hit, cols_hit = np.nonzero(x.grad.numpy()[0, 0])
+    extent = (rows_hit.max() - rows_hit.min() + 1, cols_hit.max() - cols_hit.min() + 1)
+    assert rows[-1].receptive_field == extent
+    assert rows[-1].jump == (4, 4)
+    assert rows[-1].output_shape == tuple(out.shape[1:])
+
+
+# -- softmax ledger ----------------------------------------------------------------------
+
+def test_softmax_ledger_matches_softmax_and_survives_large_logits():
+    from tinygradcnn.viz.softmax import format_softmax_ledger, softmax_ledger
+
+    logits = np.array([2.0, 1.0, 0.1, -3.0])
+    ledger = softmax_ledger(logits, ["a", "b", "c", "d"])
+    expected = F.softmax(tg.tensor(logits, dtype=np.float64), dim=0).numpy()
+    np.testing.assert_allclose(ledger.probabilities, expected, rtol=1e-12)
+    assert ledger.exps.max() == 1.0 and ledger.shifted.max() == 0.0
+    shifted = softmax_ledger(logits + 1000.0)
+    np.testing.assert_allclose(shifted.probabilities, ledger.probabilities, rtol=1e-12)
+    assert np.isinf(shifted.naive_exps).all()
+    assert "naive exp(z) already overflows" in format_softmax_ledger(shifted)
+    text = format_softmax_ledger(ledger, true_class=1)
+    assert "<- predicted" in text.splitlines()[1] and "(true class)" in text.splitlines()[2]
+
+
+# -- feature maps and filters -------------------------------------------------------------
+
+def test_feature_maps_are_each_layers_output_in_order():
+    from tinygradcnn.viz.maps import feature_maps
+
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(3 * 4 * 4, 5))
+    x = np.random.default_rng(0).normal(size=(2, 1, 8, 8)).astype(np.float32)
+    maps = feature_maps(model, x)
+    assert list(maps) == ["0", "1", "2", "3", "4"]
+    assert maps["0"].shape == (2, 3, 8, 8) and maps["4"].shape == (2, 5)
+    conv = model[0](tg.tensor(x)).numpy()
+    np.testing.assert_allclose(maps["0"], conv, rtol=1e-6)
+    np.testing.assert_array_equal(maps["1"], np.maximum(conv, 0))
+    assert model.training  # the mode is restored
+
+
+def test_classic_kernels_answer_to_their_edges():
+    from tinygradcnn.viz.maps import classic_kernels, filter_responses
+
+    image = np.zeros((6, 6))
+    image[:, 3:] = 1.0  # a vertical edge
+    kernels = classic_kernels()
+    responses = dict(zip(kernels, filter_responses(image, kernels.values()), strict=True))
+    assert responses["Sobel x"][2:4, 2:4].min() > 0  # the edge, away from the border
+    assert np.abs(responses["Sobel y"][1:-1, :]).max() == 0
+    np.testing.assert_allclose(responses["blur (average)"][2, 2], 3 / 9)

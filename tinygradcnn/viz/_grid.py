@@ -46,8 +46,10 @@ def draw_grid(axes, values: np.ndarray, cmap: str = INPUT_CMAP, vmin: float | No
     if numbers is None:
         numbers = max(height, width) <= NUMBERS_UP_TO
     shown = np.where(mask, values, np.nan) if mask is not None else values
-    image = axes.imshow(shown, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-    image.cmap.set_bad("#f4f4f4")
+    from matplotlib import colormaps
+
+    image = axes.imshow(shown, cmap=colormaps[cmap].with_extremes(bad="#f4f4f4"), vmin=vmin,
+                        vmax=vmax, interpolation="nearest")
     if numbers:
         size = fontsize or (9 if max(height, width) <= 6 else 7)
         low, high = image.norm.vmin, image.norm.vmax

@@ -18,6 +18,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..tensor import Tensor
 from ._figure import new_figure
+from .explain_types import ViewResult
 
 
 @dataclass
@@ -208,3 +209,23 @@ def plot_layer_shapes(rows: list[LayerShape], path: str | os.PathLike | None = N
     if path is not None:
         figure.savefig(path, dpi=110)
     return figure
+
+
+def view_shapes(ctx) -> ViewResult:
+    """The `shapes` view: the model's layers on the images' size, every output size and
+    parameter count worked out, and the receptive field growing."""
+    input_shape = tuple(int(n) for n in ctx.images.shape[1:])
+    rows = layer_shapes(ctx.model, input_shape)
+    path = ctx.out_dir / "shapes.png"
+    plot_layer_shapes(rows, path, f"{type(ctx.model).__name__} on {list(input_shape)} inputs")
+    return ViewResult(
+        "shapes", "Shapes, parameters and receptive fields",
+        format_layer_shapes(rows, input_shape), [path],
+        "Every conv and pooling layer's output size comes from one formula, "
+        "(n + 2p - d(k-1) - 1) / s + 1, rounded down: n the input size, p the padding, k the "
+        "kernel size, d the dilation, s the stride. A conv layer has k·k·C_in·C_out weights "
+        "plus C_out biases, a fully connected layer in·out + out, whatever the image size: "
+        "notice that the fully connected layers hold most of the parameters. The receptive "
+        "field is the patch of the input one pixel of a layer depends on; it grows by "
+        "d(k-1) times the jump (the product of the strides so far) at each layer, which is "
+        "why deeper layers can answer to larger shapes.")

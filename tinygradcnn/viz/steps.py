@@ -162,6 +162,7 @@ def _sum_text(values) -> str:
     """1.00 - 2.00 + 0.50: a sum written out, its signs as operators."""
     if len(values) == 0:
         return "0"
+    values = [0.0 if value == 0 else float(value) for value in values]  # no "-0.00"
     text = f"{values[0]:.2f}"
     for value in values[1:]:
         text += f" {'-' if value < 0 else '+'} {abs(value):.2f}"
