@@ -36,11 +36,12 @@ def number_text(value: float) -> str:
 
 def draw_grid(axes, values: np.ndarray, cmap: str = INPUT_CMAP, vmin: float | None = None,
               vmax: float | None = None, numbers: bool | None = None, title: str = "",
-              fontsize: float | None = None, mask: np.ndarray | None = None):
+              fontsize: float | None = None, mask: np.ndarray | None = None,
+              ticks: bool = True):
     """Draw a (H, W) array as cells on `axes`: colour by value, the value written in each cell
     (when `numbers` is None: only if both sides are at most NUMBERS_UP_TO), thin cell borders,
     row and column indices on the axes. `mask` (bool, (H, W)) blanks the cells not yet
-    computed. Returns the image artist."""
+    computed; `ticks=False` leaves the row and column indices off. Returns the image artist."""
     values = np.asarray(values, dtype=np.float64)
     height, width = values.shape
     if numbers is None:
@@ -63,15 +64,19 @@ def draw_grid(axes, values: np.ndarray, cmap: str = INPUT_CMAP, vmin: float | No
                 dark = share > 0.6 if cmap == INPUT_CMAP else not 0.2 < share < 0.8
                 axes.text(col, row, number_text(value), ha="center", va="center",
                           fontsize=size, color="white" if dark else "black")
-    if max(height, width) <= 2 * NUMBERS_UP_TO:
-        axes.set_xticks(np.arange(-0.5, width), minor=True)
-        axes.set_yticks(np.arange(-0.5, height), minor=True)
-        axes.grid(which="minor", color="#bbbbbb", linewidth=0.5)
-        axes.tick_params(which="minor", length=0)
-    step = 1 if max(height, width) <= NUMBERS_UP_TO else 4
-    axes.set_xticks(range(0, width, step))
-    axes.set_yticks(range(0, height, step))
-    axes.tick_params(labelsize=7)
+    if max(height, width) <= 2 * NUMBERS_UP_TO:  # cell borders: two collections, not ticks
+        axes.vlines(np.arange(0.5, width - 1), -0.5, height - 0.5, color="#bbbbbb",
+                    linewidth=0.5)
+        axes.hlines(np.arange(0.5, height - 1), -0.5, width - 0.5, color="#bbbbbb",
+                    linewidth=0.5)
+    if ticks:
+        step = 1 if max(height, width) <= NUMBERS_UP_TO else 4
+        axes.set_xticks(range(0, width, step))
+        axes.set_yticks(range(0, height, step))
+        axes.tick_params(labelsize=6, length=2)
+    else:
+        axes.set_xticks([])
+        axes.set_yticks([])
     if title:
         axes.set_title(title, fontsize=10)
     return image

@@ -240,7 +240,7 @@ def view_conv(ctx) -> ViewResult:
     _, stride, padding, dilation = sliding_window(layer)
     steps = conv_steps(image, kernel, stride, padding, bias, dilation)
     mismatch = float(np.max(np.abs(output_map(steps) - produced[0, 0])))
-    frames = 4 if ctx.quick else 24
+    frames = 3 if ctx.quick else 24
     files = [ctx.out_dir / "conv_learned.png", ctx.out_dir / "conv_learned.gif"]
     render_conv_steps(image, kernel, stride, padding, bias, dilation, *files, frames=frames,
                       title=f"{name}: kernel 0 of {weight.shape[0]} on image {ctx.index}, "

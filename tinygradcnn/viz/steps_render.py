@@ -55,11 +55,12 @@ def _draw_conv_step(axes_row, padded: np.ndarray, kernel: np.ndarray, steps: lis
                 outline(image_axes, step.top + r * dilation[0], step.left + c * dilation[1], 1,
                         1, linewidth=1.5)
     draw_grid(window_axes, _channel0(step.window), INPUT_CMAP, *limits["input"], numbers=True,
-              title=f"window at ({step.top}, {step.left})")
+              title=f"window at ({step.top}, {step.left})", ticks=False)
     draw_grid(kernel_axes, _channel0(kernel), SIGNED_CMAP, *limits["kernel"], numbers=True,
-              title="x  kernel")
+              title="x  kernel", ticks=False)
     products = step.products.sum(axis=0) if step.products.ndim == 3 else step.products
     draw_grid(product_axes, products, SIGNED_CMAP, *limits["products"], numbers=True,
+              ticks=False,
               title="= products" + (f" (sum of {channels} channels)" if channels > 1 else ""))
     sign = "-" if step.bias < 0 else "+"
     product_axes.set_xlabel(f"sum {float(step.products.sum()):.3f} {sign} bias "
@@ -71,8 +72,6 @@ def _draw_conv_step(axes_row, padded: np.ndarray, kernel: np.ndarray, steps: lis
     draw_grid(out_axes, out, SIGNED_CMAP, *limits["output"], mask=done,
               title=f"output ({step.row}, {step.col}) = {number_text(step.value)}")
     outline(out_axes, step.row, step.col, 1, 1)
-    for axes in axes_row:
-        axes.tick_params(labelsize=6)
 
 
 def _limits(padded: np.ndarray, kernel: np.ndarray, steps: list[ConvStep]):
@@ -119,7 +118,7 @@ def render_conv_steps(image, kernel, stride=1, padding=0, bias: float = 0.0, dil
 
     def figure_for(rows: int):
         return new_figure("render_conv_steps", figsize=(2.6 * PANELS + 1.5, 3.1 * rows),
-                          layout="constrained")
+                          layout="constrained" if rows > 1 else None)
 
     figure = figure_for(len(picks))
     grid = figure.subplots(len(picks), PANELS, squeeze=False,
@@ -135,7 +134,10 @@ def render_conv_steps(image, kernel, stride=1, padding=0, bias: float = 0.0, dil
         images = []
         for index in shown.astype(int):
             frame = figure_for(1)
+            # one fixed layout for every frame: cheaper than a constrained one, and the
+            # panels do not jump between frames
             axes_row = frame.subplots(1, PANELS, gridspec_kw={"width_ratios": ratios})
+            frame.subplots_adjust(left=0.03, right=0.99, top=0.82, bottom=0.16, wspace=0.3)
             _draw_conv_step(axes_row, padded, kernel, steps, int(index), pads, dils, limits)
             frame.suptitle(f"step {index + 1} of {len(steps)}", fontsize=11)
             images.append(figure_to_image(frame).quantize(colors=128))

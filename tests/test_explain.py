@@ -1,0 +1,122 @@
+"""`python -m tinygradcnn explain`: every view runs on the quick model, the errors are one
+line with the valid choices, and report.html needs nothing outside itself."""
+
+import contextlib
+import importlib.util
+import io
+import re
+
+import numpy as np
+import pytest
+
+import tinygradcnn as tg
+from tinygradcnn.__main__ import main
+from tinygradcnn.viz.explain import VIEWS
+
+pytest.importorskip("matplotlib")
+pytest.importorskip("PIL")
+
+MINE = ["shapes", "conv", "pool", "filters", "layers", "softmax"]
+FILES = {"shapes": ["shapes.png"], "conv": ["conv_learned.png", "conv_learned.gif",
+                                            "conv_sobel.png", "conv_sobel.gif"],
+         "pool": ["pool.png"], "filters": ["filters.png"], "layers": ["layers.png"],
+         "softmax": ["softmax.png"]}
+
+
+def _installed(view):
+    return importlib.util.find_spec(f"tinygradcnn.viz.{VIEWS[view][0]}") is not None
+
+
+@pytest.fixture(scope="module")
+def explained(tmp_path_factory):
+    """`explain all --quick --html` once (the model is trained once, into out/model)."""
+    out = tmp_path_factory.mktemp("explain")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["explain", "all", "--quick", "--html", "--out", str(out), "--image", "3"])
+    return out, code, printed.getvalue()
+
+
+def run(capsys, *argv):
+    code = main(["explain", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_all_runs_every_installed_view_and_reports_the_missing_ones(explained):
+    out, code, _ = explained
+    missing = [view for view in VIEWS if not _installed(view)]
+    assert code == (1 if missing else 0)
+    for view in MINE:
+        for name in FILES[view]:
+            assert (out / name).stat().st_size > 1000, name
+    assert (out / "model" / "weights.npz").exists()
+
+
+def test_report_is_self_contained(explained):
+    out, _, _ = explained
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+    outside = re.sub(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+", "", page)
+    assert not re.search(r"(https?:)?//[a-z0-9]", outside)
+    sources = re.findall(r'src="([^"]*)"', page)
+    assert sources and all(src.startswith(("data:image/png;base64,", "data:image/gif;base64,"))
+                           for src in sources)
+    assert len(sources) == sum(len(FILES[v]) for v in MINE) + sum(
+        1 for v in VIEWS if v not in MINE and _installed(v))  # vizattr's, at least one each
+    for view in MINE:
+        assert f'<section id="{view}">' in page
+    for view in VIEWS:
+        if not _installed(view):
+            assert f'<section class="failed" id="{view}">' in page
+
+
+def test_conv_view_steps_equal_the_layers_own_output(explained):
+    _, _, printed = explained
+    difference = float(re.search(r"largest difference ([0-9.e+-]+)", printed).group(1))
+    assert difference < 1e-5
+    assert "== Convolution, one step at a time ==" in printed
+
+
+def test_layer_option_picks_the_layer(explained, capsys):
+    out, _, _ = explained
+    code, text, _ = run(capsys, "conv", "--quick", "--out", str(out), "--layer", "features.3")
+    assert code == 0 and text.count("features.3: kernel 0, (6, 5, 5)") == 1
+    assert float(re.search(r"largest difference ([0-9.e+-]+)", text).group(1)) < 1e-5
+    code, text, _ = run(capsys, "layers", "--quick", "--out", str(out), "--layer",
+                        "features.3")
+    assert code == 0
+    assert "features.3 Conv2d" in text and "features.4 ReLU" in text
+    assert "features.0" not in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["nosuchview"], r"unknown view 'nosuchview'; choose one of: shapes, conv, pool, .*all"),
+    (["conv", "--image", "100000"], r"--image 100000 is out of range: .* \(0\.\.\d+\)"),
+    (["layers", "--layer", "nope"], r"no layer named 'nope'; the layers are: features, "
+                                    r"features\.0, "),
+    (["conv", "--layer", "features.1"], r"layer 'features.1' is a ReLU, not a Conv2d; choose "
+                                        r"one of: features\.0, features\.3"),
+    (["pool", "--model-file", "/no/such/file.tgm"], r"--model-file: no file"),
+])
+def test_bad_input_is_one_line_listing_the_choices(explained, capsys, argv, message):
+    out, _, _ = explained
+    code, _, err = run(capsys, *argv, "--quick", "--out", str(out))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tinygradcnn explain: error: ")
+    assert re.search(message, lines[0]), lines[0]
+
+
+def test_model_file_is_explained(explained, capsys, tmp_path):
+    """Needs tg.save_model / tg.load_model (the zoo's whole-model files)."""
+    out, _, _ = explained
+    tg.manual_seed(0)
+    model = tg.nn.Sequential(tg.nn.Conv2d(1, 4, 3, padding=1), tg.nn.ReLU(),
+                             tg.nn.MaxPool2d(2), tg.nn.Flatten(), tg.nn.Linear(4 * 14 * 14, 10))
+    tg.save_model(model, tmp_path / "tiny.tgm")
+    code, text, _ = run(capsys, "softmax", "--model-file", str(tmp_path / "tiny.tgm"),
+                        "--out", str(tmp_path))
+    assert code == 0 and "<- predicted" in text
+    probabilities = [float(line.split()[4]) for line in text.splitlines()[2:12]]
+    assert np.isclose(sum(probabilities), 1.0, atol=1e-5)
