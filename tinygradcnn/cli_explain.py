@@ -125,8 +125,9 @@ def make_context(args) -> ExplainContext:
         if args.layer not in names:
             raise ExplainError(f"--layer: no layer named {args.layer!r}; the layers are: "
                                f"{', '.join(names)}")
-    return ExplainContext(model, images, labels, args.image, list(test.classes or range(10)),
-                          out, args.layer, args.quick, args.seed)
+    class_names = [str(c) for c in (test.classes or range(10))]
+    return ExplainContext(model, images, labels, args.image, class_names, out, args.layer,
+                          args.quick, args.seed)
 
 
 def _print_result(result: ViewResult) -> None:

@@ -1,7 +1,9 @@
 """What several explain views need from a model: its logits, a layer by name (with the error
-that lists the valid names), its first layer of a kind."""
+that lists the valid names), the layer a view works on, the input and output of a layer."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -49,14 +51,14 @@ def layer_io(model, layer, x: Tensor) -> tuple[np.ndarray, np.ndarray]:
     return seen[0], seen[1]
 
 
-def layers_of(model, kinds: tuple[str, ...]) -> list[tuple[str, object]]:
+def layers_of(model, kinds: tuple[str, ...]) -> list[tuple[str, Any]]:
     """(name, module) of every sub-module whose class name is in `kinds`, in model order."""
     return [(name, module) for name, module in model.named_modules()
             if type(module).__name__ in kinds]
 
 
 def pick_layer(model, chosen: str | None, kinds: tuple[str, ...], view: str
-               ) -> tuple[str, object]:
+               ) -> tuple[str, Any]:
     """The layer a view works on: `chosen` (which must be one of `kinds`), else the first
     of `kinds`. One-line ValueErrors list the valid names."""
     candidates = layers_of(model, kinds)

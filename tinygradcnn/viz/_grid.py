@@ -24,8 +24,8 @@ def number_text(value: float) -> str:
     """A cell's number, short enough for a cell: 0.25, -1.3, 12, 1.2e+03."""
     if not np.isfinite(value):
         return str(value)
-    if value == 0:
-        return "0"  # not "-0" for a negative zero product
+    if abs(value) < 0.005:
+        return "0"  # not "-0.00" for a tiny negative product
     magnitude = abs(value)
     if magnitude >= 1000:
         return f"{value:.1e}"
@@ -52,7 +52,8 @@ def draw_grid(axes, values: np.ndarray, cmap: str = INPUT_CMAP, vmin: float | No
     image = axes.imshow(shown, cmap=colormaps[cmap].with_extremes(bad="#f4f4f4"), vmin=vmin,
                         vmax=vmax, interpolation="nearest")
     if numbers:
-        size = fontsize or (9 if max(height, width) <= 6 else 7)
+        size = fontsize or (9 if max(height, width) <= 6 else 7 if max(height, width) <= 9
+                            else 6)
         low, high = image.norm.vmin, image.norm.vmax
         for row in range(height):
             for col in range(width):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -48,8 +49,18 @@ def _pair(value) -> tuple[int, int]:
         int(value), int(value))
 
 
-def sliding_window(module) -> tuple[tuple[int, int], ...] | None:
-    """(kernel, stride, padding, dilation) pairs of a sliding-window layer, else None."""
+class Window(NamedTuple):
+    """A sliding-window layer's geometry, each an (h, w) pair."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+
+
+def sliding_window(module) -> Window | None:
+    """The geometry of a Conv2d or 2-d pooling layer (symmetric padding; "same" as the
+    padding before each axis), else None."""
     kind = type(module).__name__
     if kind not in ("Conv2d", "MaxPool2d", "AvgPool2d", "SumPool2d"):
         return None
@@ -60,7 +71,7 @@ def sliding_window(module) -> tuple[tuple[int, int], ...] | None:
         padding = 0
     elif padding == "same":  # the total d(k-1); an odd total puts its extra pixel after
         padding = tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation, strict=True))
-    return kernel, _pair(module.stride), _pair(padding), dilation
+    return Window(kernel, _pair(module.stride), _pair(padding), dilation)
 
 
 def _size_formula(n: int, kernel: int, stride: int, pad: int, dilation: int, out: int) -> str:
@@ -91,7 +102,7 @@ def layer_shapes(model, input_shape: tuple[int, ...]) -> list[LayerShape]:
     layers in call order, which is the exact answer for a chain (LeNet, VGG) and the main
     path's answer for a network with branches.
     """
-    calls: list[tuple[str, object, tuple, tuple]] = []
+    calls: list[tuple[str, Any, tuple, tuple]] = []
     handles = []
 
     def record(name: str):

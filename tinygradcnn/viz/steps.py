@@ -220,13 +220,21 @@ def _small_digit(image: np.ndarray) -> np.ndarray:
     return resize(grey[None, None].astype(np.float32), (8, 8))[0, 0]
 
 
+def _window_of(layer):
+    from .shapes import sliding_window
+
+    window = sliding_window(layer)
+    if window is None:
+        raise ValueError(f"explain: {type(layer).__name__} is not a sliding-window layer")
+    return window
+
+
 def view_conv(ctx) -> ViewResult:
     """The `conv` view: the first (or the chosen) conv layer's first kernel sliding over
     what that layer receives for the chosen image, then a classic Sobel kernel on the
     digit at 8x8 with every number shown."""
     from ..tensor import Tensor
     from ._context import layer_io, pick_layer
-    from .shapes import sliding_window
     from .steps_render import render_conv_steps
 
     name, layer = pick_layer(ctx.model, ctx.layer, ("Conv2d",), "conv")
@@ -237,19 +245,20 @@ def view_conv(ctx) -> ViewResult:
     if kernel.shape[0] == 1:
         image, kernel = image[0], kernel[0]
     bias = float(layer.bias.numpy()[0]) if layer.bias is not None else 0.0
-    _, stride, padding, dilation = sliding_window(layer)
+    _, stride, padding, dilation = _window_of(layer)
     steps = conv_steps(image, kernel, stride, padding, bias, dilation)
     mismatch = float(np.max(np.abs(output_map(steps) - produced[0, 0])))
     frames = 3 if ctx.quick else 24
     files = [ctx.out_dir / "conv_learned.png", ctx.out_dir / "conv_learned.gif"]
-    render_conv_steps(image, kernel, stride, padding, bias, dilation, *files, frames=frames,
+    render_conv_steps(image, kernel, stride, padding, bias, dilation, files[0], files[1],
+                      frames=frames,
                       title=f"{name}: kernel 0 of {weight.shape[0]} on image {ctx.index}, "
                             f"stride {stride[0]}, padding {padding[0]}")
     digit = _small_digit(ctx.images[ctx.index])
     sobel = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
     classic = conv_steps(digit, sobel, padding=1)
     files += [ctx.out_dir / "conv_sobel.png", ctx.out_dir / "conv_sobel.gif"]
-    render_conv_steps(digit, sobel, 1, 1, 0.0, 1, *files[2:], frames=frames,
+    render_conv_steps(digit, sobel, 1, 1, 0.0, 1, files[2], files[3], frames=frames,
                       title="Sobel x (a vertical-edge detector) on the digit at 8x8, padding 1")
     text = (f"{name}: kernel 0, {tuple(kernel.shape)}, bias {bias:.3f}, stride {stride}, "
             f"padding {padding}, dilation {dilation}: {len(steps)} steps; the map they write "
@@ -272,7 +281,6 @@ def view_pool(ctx) -> ViewResult:
     channel), with max, sum and average pooling side by side, and a zoom with every number."""
     from ..tensor import Tensor
     from ._context import layer_io, pick_layer
-    from .shapes import sliding_window
     from .steps_render import plot_pool_steps
 
     name, layer = pick_layer(ctx.model, ctx.layer, POOL_LAYERS, "pool")
@@ -280,7 +288,7 @@ def view_pool(ctx) -> ViewResult:
     # the channel that answers most to this image: a dead (all-zero) channel teaches nothing
     channel = int(np.argmax(np.abs(received[0]).sum(axis=(1, 2))))
     fmap = received[0, channel].astype(np.float64)
-    (k, _), (s, _), _, _ = sliding_window(layer)
+    (k, _), (s, _), _, _ = _window_of(layer)
     files = [ctx.out_dir / "pool.png"]
     plot_pool_steps(fmap, k, s, files[0],
                     f"{name} ({type(layer).__name__} {k}x{k}, stride {s}): channel {channel} "

@@ -88,8 +88,9 @@ def _width_ratios(padded: np.ndarray, kernel: np.ndarray, out: np.ndarray) -> li
     """The input and output panels wider than the three small ones, but never so wide that
     the kernel's numbers get squeezed."""
     small = max(kernel.shape[-1], 3)
-    return [min(max(padded.shape[-1] / small, 1.0), 1.6), 1.0, 1.0, 1.0,
-            min(max(out.shape[-1] / small, 1.0), 1.6)]
+    cap = 2.2 if max(padded.shape[-2:]) <= NUMBERS_UP_TO else 1.6  # room for the numbers
+    return [min(max(padded.shape[-1] / small, 1.0), cap), 1.0, 1.0, 1.0,
+            min(max(out.shape[-1] / small, 1.0), cap)]
 
 
 def render_conv_steps(image, kernel, stride=1, padding=0, bias: float = 0.0, dilation=1,
@@ -117,7 +118,7 @@ def render_conv_steps(image, kernel, stride=1, padding=0, bias: float = 0.0, dil
     picks = sorted(set(picks))
 
     def figure_for(rows: int):
-        return new_figure("render_conv_steps", figsize=(2.6 * PANELS + 1.5, 3.1 * rows),
+        return new_figure("render_conv_steps", figsize=(2.6 * PANELS + 3, 3.1 * rows),
                           layout="constrained" if rows > 1 else None)
 
     figure = figure_for(len(picks))
@@ -164,13 +165,14 @@ def plot_pool_steps(feature_map, kernel_size=2, stride=None,
                     f"{kernel_size}x{kernel_size}")
     small = side <= NUMBERS_UP_TO
     for step in results["max"]:
+        row, col = step.winner or (step.top, step.left)
         if small:  # every window outlined, its winner boxed
             size = step.window.shape
             outline(axes[0], step.top, step.left, size[0], size[1], color=HIGHLIGHT,
                     linewidth=1.0)
-            outline(axes[0], *step.winner, 1, 1, color=WINNER, linewidth=2.5)
+            outline(axes[0], row, col, 1, 1, color=WINNER, linewidth=2.5)
         elif step.value > 0 or step.value > values.min():  # a dot where a window has a peak
-            axes[0].plot(step.winner[1], step.winner[0], ".", color=WINNER, markersize=4)
+            axes[0].plot(col, row, ".", color=WINNER, markersize=4)
     names = {"max": "max pooling (winners boxed)", "sum": "sum pooling",
              "avg": "average pooling"}
     for axes_one, kind in zip(axes[1:], POOL_KINDS, strict=True):
