@@ -3,6 +3,7 @@
     python -m tinygradcnn train                          # LeNet-5 on the embedded 8x8 digits
     python -m tinygradcnn train --data mnist --epochs 10 --augment --data-dir ../shared/data
     python -m tinygradcnn summary --model lenet5
+    python -m tinygradcnn explain all --html --out runs/explain   # see tinygradcnn/cli_explain.py
 
 `train` ends with the test accuracy and a confusion matrix, and leaves in --out: the final
 weights (weights.npz), a resumable checkpoint (checkpoint.npz), the per-epoch history

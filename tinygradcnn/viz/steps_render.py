@@ -62,9 +62,8 @@ def _draw_conv_step(axes_row, padded: np.ndarray, kernel: np.ndarray, steps: lis
     draw_grid(product_axes, products, SIGNED_CMAP, *limits["products"], numbers=True,
               ticks=False,
               title="= products" + (f" (sum of {channels} channels)" if channels > 1 else ""))
-    sign = "-" if step.bias < 0 else "+"
-    product_axes.set_xlabel(f"sum {float(step.products.sum()):.3f} {sign} bias "
-                            f"{abs(step.bias):.3f}\n= {step.value:.3f}", fontsize=10,
+    product_axes.set_xlabel(f"sum {float(step.products.sum()):.3f} + bias ({step.bias:.3f})"
+                            f"\n= {step.value:.3f}", fontsize=10,
                             color=HIGHLIGHT, fontweight="bold")
     out = output_map(steps)
     done = np.zeros(out.shape, dtype=bool)
@@ -97,8 +96,8 @@ def render_conv_steps(image, kernel, stride=1, padding=0, bias: float = 0.0, dil
                       png_path: str | os.PathLike | None = None,
                       gif_path: str | os.PathLike | None = None, strip: int = 3,
                       frames: int = 30, title: str | None = None):
-    """Draw `conv_steps(image, kernel, ...)`: a PNG strip of `strip` steps (the first ones,
-    then the first of the next row, then the last), one row of five panels each (the
+    """Draw `conv_steps(image, kernel, ...)`: a PNG strip of `strip` steps (the first two,
+    then the strongest answers), one row of five panels each (the
     window highlighted on the input with its numbers, the window, the kernel, the products
     with their sum + bias, the output map filled so far), and an animated GIF of up to
     `frames` steps spread over the whole map. image (H, W) or (C, H, W) as in conv_steps.
@@ -111,11 +110,13 @@ def render_conv_steps(image, kernel, stride=1, padding=0, bias: float = 0.0, dil
     pads, dils = (int(pads[0]), int(pads[1])), (int(dils[0]), int(dils[1]))
     padded = _pad(image, *pads)
     limits = _limits(padded, kernel, steps)
-    out_w = output_map(steps).shape[1]
     ratios = _width_ratios(padded, kernel, output_map(steps))
-    picks = sorted({0, 1, out_w, len(steps) - 1} & set(range(len(steps))))
-    picks = picks[:max(strip - 1, 1)] + ([picks[-1]] if len(picks) >= strip else [])
-    picks = sorted(set(picks))
+    # the first steps (the window moving by the stride), then the strongest answers: on a
+    # digit the corners are blank, and the kernel's work shows where the strokes are
+    strongest = np.argsort([-abs(step.value - step.bias) for step in steps], kind="stable")
+    picks = [index for index in (0, 1) if index < len(steps)][:max(strip - 1, 1)]
+    picks += [int(i) for i in strongest if i not in picks][:strip - len(picks)]
+    picks = sorted(picks)
 
     def figure_for(rows: int):
         return new_figure("render_conv_steps", figsize=(2.6 * PANELS + 3, 3.1 * rows),
@@ -173,7 +174,8 @@ def plot_pool_steps(feature_map, kernel_size=2, stride=None,
             outline(axes[0], row, col, 1, 1, color=WINNER, linewidth=2.5)
         elif step.value > 0 or step.value > values.min():  # a dot where a window has a peak
             axes[0].plot(col, row, ".", color=WINNER, markersize=4)
-    names = {"max": "max pooling (winners boxed)", "sum": "sum pooling",
+    names = {"max": "max pooling (winners " + ("boxed)" if small else "dotted)"),
+             "sum": "sum pooling",
              "avg": "average pooling"}
     for axes_one, kind in zip(axes[1:], POOL_KINDS, strict=True):
         draw_grid(axes_one, maps[kind], INPUT_CMAP, min(maps[kind].min(), 0.0),
