@@ -118,8 +118,12 @@ def render_conv_steps(image, kernel, stride=1, padding=0, bias: float = 0.0, dil
     picks += [int(i) for i in strongest if i not in picks][:strip - len(picks)]
     picks = sorted(picks)
 
+    cells = max(padded.shape[-2:])
+    # an input with its numbers written needs about a third of an inch per cell
+    row_height = max(3.1, 0.36 * cells + 0.8) if cells <= NUMBERS_UP_TO else 3.1
+
     def figure_for(rows: int):
-        return new_figure("render_conv_steps", figsize=(2.6 * PANELS + 3, 3.1 * rows),
+        return new_figure("render_conv_steps", figsize=(2.6 * PANELS + 3, row_height * rows),
                           layout="constrained" if rows > 1 else None)
 
     figure = figure_for(len(picks))
