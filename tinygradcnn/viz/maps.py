@@ -20,6 +20,7 @@ from ._figure import new_figure
 from ._grid import INPUT_CMAP, SIGNED_CMAP, draw_grid, signed_limit
 from .explain_types import ExplainContext, ViewResult
 
+MAX_ROWS = 12  # layers drawn by the layers view; a ResNet's sixty would not be read
 ACTIVATIONS = ("ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid",
                "Hardswish")
 
@@ -220,6 +221,12 @@ def view_layers(ctx: ExplainContext) -> ViewResult:
         if kind in ACTIVATIONS and kind.startswith("ReLU"):
             line += f"  zeros {100 * float(np.mean(fmap == 0)):.0f}%"
         lines.append(line)
+    spatial = [name for name, fmap in maps.items() if fmap.ndim == 4]
+    if len(spatial) > MAX_ROWS:  # a deep network: rows spread evenly, first and last kept
+        keep = {spatial[int(i)] for i in np.linspace(0, len(spatial) - 1, MAX_ROWS).round()}
+        maps = OrderedDict((n, m) for n, m in maps.items() if n in keep)
+        lines.append(f"(the picture shows {MAX_ROWS} of the {len(spatial)} layers with "
+                     "feature maps; choose one with --layer)")
     path = ctx.out_dir / "layers.png"
     image = ctx.images[ctx.index]
     plot_feature_maps(maps, path, kinds, image.mean(axis=0),

@@ -248,17 +248,17 @@ def view_conv(ctx) -> ViewResult:
     _, stride, padding, dilation = _window_of(layer)
     steps = conv_steps(image, kernel, stride, padding, bias, dilation)
     mismatch = float(np.max(np.abs(output_map(steps) - produced[0, 0])))
-    frames = 3 if ctx.quick else 24
+    frames, strip = (2, 2) if ctx.quick else (24, 3)  # quick: text on a grid is slow to draw
     files = [ctx.out_dir / "conv_learned.png", ctx.out_dir / "conv_learned.gif"]
     render_conv_steps(image, kernel, stride, padding, bias, dilation, files[0], files[1],
-                      frames=frames,
+                      strip=strip, frames=frames,
                       title=f"{name}: kernel 0 of {weight.shape[0]} on image {ctx.index}, "
                             f"stride {stride[0]}, padding {padding[0]}")
     digit = _small_digit(ctx.images[ctx.index])
     sobel = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
     classic = conv_steps(digit, sobel, padding=1)
     files += [ctx.out_dir / "conv_sobel.png", ctx.out_dir / "conv_sobel.gif"]
-    render_conv_steps(digit, sobel, 1, 1, 0.0, 1, files[2], files[3], frames=frames,
+    render_conv_steps(digit, sobel, 1, 1, 0.0, 1, files[2], files[3], strip, frames,
                       title="Sobel x (a vertical-edge detector) on the digit at 8x8, padding 1")
     text = (f"{name}: kernel 0, {tuple(kernel.shape)}, bias {bias:.3f}, stride {stride}, "
             f"padding {padding}, dilation {dilation}: {len(steps)} steps; the map they write "
