@@ -105,18 +105,23 @@ def test_bad_input_is_one_line_listing_the_choices(explained, capsys, argv, mess
     assert re.search(message, lines[0]), lines[0]
 
 
-def test_model_file_is_explained(explained, capsys, tmp_path):
-    """Needs tg.save_model / tg.load_model (the zoo's whole-model files)."""
-    out, _, _ = explained
+def test_model_file_is_explained(capsys, tmp_path):
+    """Needs tg.save_model / tg.load_model (the zoo's whole-model files, merged separately):
+    the model comes back with the image size saved beside it."""
+    from tinygradcnn.models import get_model
+
     tg.manual_seed(0)
-    model = tg.nn.Sequential(tg.nn.Conv2d(1, 4, 3, padding=1), tg.nn.ReLU(),
-                             tg.nn.MaxPool2d(2), tg.nn.Flatten(), tg.nn.Linear(4 * 14 * 14, 10))
-    tg.save_model(model, tmp_path / "tiny.tgm")
+    model = get_model("lenet5", num_classes=10, in_channels=1, input_size=12)
+    tg.save_model(model, tmp_path / "tiny.tgm", input_size=(1, 12, 12))
     code, text, _ = run(capsys, "softmax", "--model-file", str(tmp_path / "tiny.tgm"),
                         "--out", str(tmp_path))
     assert code == 0 and "<- predicted" in text
-    probabilities = [float(line.split()[4]) for line in text.splitlines()[2:12]]
-    assert np.isclose(sum(probabilities), 1.0, atol=1e-5)
+    rows = [line for line in text.splitlines() if re.match(r"\s+\d+\s+-?\d", line)]
+    assert len(rows) == 10
+    assert np.isclose(sum(float(row.split()[4]) for row in rows), 1.0, atol=1e-5)
+    code, text, _ = run(capsys, "shapes", "--model-file", str(tmp_path / "tiny.tgm"),
+                        "--out", str(tmp_path))
+    assert code == 0 and "input [1, 12, 12]" in text
 
 
 def test_my_views_run_on_any_small_cnn(tmp_path):

@@ -91,7 +91,8 @@ def _trained_lenet(out: pathlib.Path, quick: bool, seed: int):
 
 
 def _loaded_model(path: str):
-    """A whole-model file, with the image size it takes (its `input_size`, else 28)."""
+    """A whole-model file, with the image side it takes: the (C, H, W) saved with it
+    (`model._input_size`), else the model's `input_size` attribute, else 28."""
     import tinygradcnn
 
     if not pathlib.Path(path).is_file():
@@ -100,7 +101,9 @@ def _loaded_model(path: str):
     if load_model is None:
         raise ExplainError("--model-file needs tg.load_model, which this build does not have")
     model = load_model(path)
-    return model.eval(), int(getattr(model, "input_size", 28))
+    saved = getattr(model, "_input_size", None)
+    side = saved[-1] if saved else getattr(model, "input_size", 28)
+    return model.eval(), int(side)
 
 
 def make_context(args) -> ExplainContext:
