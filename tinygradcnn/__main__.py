@@ -6,6 +6,7 @@
     python -m tinygradcnn summary --model resnet50 --input-size 3 224 224
     python -m tinygradcnn summary --model-file runs/mnist-lenet5/model.npz
     python -m tinygradcnn convert resnet18-f37072fd.pth resnet18.safetensors
+    python -m tinygradcnn explain all --html --out runs/explain   # see tinygradcnn/cli_explain.py
 
 `train` ends with the test accuracy and a confusion matrix, and leaves in --out: the final
 weights (weights.npz), the whole model (model.npz, for `tg.load_model` and --model-file),
@@ -24,6 +25,7 @@ import time
 from typing import Any
 
 from . import data, optim
+from .cli_explain import add_explain_parser, explain_command
 from .data import transforms as T
 from .models import INPUT_SIZES, get_model, list_models, model_arguments
 from .models.files import load_model, save_model
@@ -144,6 +146,8 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("target", help="the file to write: .safetensors or .npz")
     convert.add_argument("--model", default=None,
                          help="check that the weights load into this registered model")
+
+    add_explain_parser(commands)
     return parser
 
 
@@ -345,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         return train_command(args)
     if args.command == "convert":
         return convert_command(args)
+    if args.command == "explain":
+        return explain_command(args)
     return summary_command(args)
 
 
