@@ -11,6 +11,7 @@ tensor([[2., 4.],
 from . import cuda as cuda
 from . import data as data
 from . import nn as nn
+from . import onnx as onnx
 from . import optim as optim
 from . import utils as utils
 from . import viz as viz
