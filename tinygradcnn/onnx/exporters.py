@@ -91,6 +91,17 @@ def binary_with_derivative(b: GraphBuilder, r: Record) -> str:
     return b.node(op, [b.name(t) for t in r.inputs])
 
 
+@exporter("Compare")
+def compare(b: GraphBuilder, r: Record) -> str:
+    op = r.params["op"]
+    inputs = [b.name(t) for t in r.inputs]
+    if op == "ne":
+        return b.node("Not", [b.node("Equal", inputs)])
+    names = {"eq": "Equal", "lt": "Less", "le": "LessOrEqual", "gt": "Greater",
+             "ge": "GreaterOrEqual"}
+    return b.node(names[op], inputs)
+
+
 @exporter("Where")
 def where(b: GraphBuilder, r: Record) -> str:
     return b.node("Where", [b.name(t) for t in r.inputs])
@@ -158,35 +169,42 @@ def _ceil_extra(size: int, out: int, kernel: int, stride: int, dilation: int,
     return max(0, reach - (size + 2 * pad))
 
 
+def _pool_pads(r: Record, kernel, stride, padding, dilation=(1, 1)) -> list[int]:
+    """ONNX pads giving the traced output size without ``ceil_mode``: PyTorch's ceil mode
+    drops a last window that would start in the right padding, ONNX's does not, so the
+    partial windows PyTorch keeps are made by padding the end instead."""
+    x = r.inputs[0]
+    extra = [_ceil_extra(x.shape[2 + a], r.output.shape[2 + a], kernel[a], stride[a],
+                         dilation[a], padding[a]) for a in range(2)]
+    return [padding[0], padding[1], padding[0] + extra[0], padding[1] + extra[1]]
+
+
 @exporter("MaxPool2d")
 def max_pool2d(b: GraphBuilder, r: Record) -> str:
     (x,) = r.inputs
     kernel, stride, padding, dilation = (r.params[k] for k in
                                          ("kernel_size", "stride", "padding", "dilation"))
     return b.node("MaxPool", [b.name(x)], kernel_shape=list(kernel), strides=list(stride),
-                  pads=[padding[0], padding[1], padding[0], padding[1]],
-                  dilations=list(dilation), ceil_mode=int(r.params["ceil_mode"]))
+                  pads=_pool_pads(r, kernel, stride, padding, dilation),
+                  dilations=list(dilation))
 
 
 @exporter("AvgPool2d")
 def avg_pool2d(b: GraphBuilder, r: Record) -> str:
-    """AveragePool; a fixed divisor (``divisor_override``, sum pooling: divisor 1) or
-    ``ceil_mode`` with padding counted, whose divisors ONNX defines otherwise, is a
-    depthwise convolution with a constant kernel: exact for every window."""
+    """AveragePool; a fixed divisor (``divisor_override``, sum pooling: divisor 1), or
+    partial ``ceil_mode`` windows with the padding counted (PyTorch counts the padding but
+    not what lies past it), is a depthwise convolution with a constant kernel instead:
+    exact for every window."""
     (x,) = r.inputs
     kernel, stride, padding = (r.params[k] for k in ("kernel_size", "stride", "padding"))
-    ceil_mode, include_pad = r.params["ceil_mode"], r.params["count_include_pad"]
-    divisor = r.params["divisor_override"]
-    if divisor is None and not (ceil_mode and include_pad):
+    include_pad, divisor = r.params["count_include_pad"], r.params["divisor_override"]
+    pads = _pool_pads(r, kernel, stride, padding)
+    past_padding = pads[2:] != pads[:2]
+    if divisor is None and not (include_pad and past_padding):
         return b.node("AveragePool", [b.name(x)], kernel_shape=list(kernel),
-                      strides=list(stride), pads=[padding[0], padding[1]] * 2,
-                      ceil_mode=int(ceil_mode), count_include_pad=int(include_pad))
+                      strides=list(stride), pads=pads, count_include_pad=int(include_pad))
     channels = x.shape[1]
-    out_h, out_w = r.output.shape[2:]
-    extra = [_ceil_extra(x.shape[2 + a], (out_h, out_w)[a], kernel[a], stride[a], 1,
-                         padding[a]) for a in range(2)]
-    pads = [padding[0], padding[1], padding[0] + extra[0], padding[1] + extra[1]]
-    if divisor is None:  # PyTorch counts the padding, not what lies past it
+    if divisor is None:
         counts = _window_counts(x.shape[2:], r.output.shape[2:], kernel, stride, padding)
         weight = np.ones((channels, 1, *kernel), dtype=r.output.dtype)
         summed = b.node("Conv", [b.name(x), b.constant(weight, f"{r.path}.ones")],
@@ -423,8 +441,8 @@ def getitem(b: GraphBuilder, r: Record) -> str:
 def interpolate(b: GraphBuilder, r: Record) -> str:
     """Resize with the coordinate rule of PyTorch's mode: nearest is ``asymmetric`` +
     ``floor``, nearest-exact ``half_pixel`` + ``round_prefer_ceil``, (bi)linear
-    ``pytorch_half_pixel`` or ``align_corners``. The scales are the user's scale factors
-    when PyTorch uses them, else output / input size (the same coordinates)."""
+    ``pytorch_half_pixel`` or ``align_corners``; the scales are the user's scale factors
+    when PyTorch maps coordinates with them, else Resize gets the output size."""
     (x,) = r.inputs
     modes, scales = r.params["modes"], r.params["scales"]
     in_size, out_size = x.shape[2:], r.output.shape[2:]
@@ -432,8 +450,6 @@ def interpolate(b: GraphBuilder, r: Record) -> str:
     if len(set(used)) > 1:
         raise b.fail(f"modes {modes} differ per axis; ONNX Resize has one mode")
     mode = used[0] if used else modes[-1]
-    factors = [float(s) if s is not None else o / i
-               for s, i, o in zip(scales, in_size, out_size, strict=True)]
     attributes: dict = {}
     if mode == "nearest":
         attributes = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
@@ -446,6 +462,13 @@ def interpolate(b: GraphBuilder, r: Record) -> str:
                       "align_corners" if r.params["align_corners"] else "pytorch_half_pixel"}
     else:
         raise b.fail(f"no ONNX Resize form for mode {mode!r}")
-    scale_values = b.constant(np.asarray([1.0, 1.0, *factors], dtype=np.float32),
-                              f"{r.path}.scales")
-    return b.node("Resize", [b.name(x), "", scale_values], **attributes)
+    if all(scale is not None for scale in scales):  # PyTorch maps with 1 / scale_factor
+        factors = b.constant(np.asarray([1.0, 1.0, *scales], dtype=np.float32),
+                             f"{r.path}.scales")
+        return b.node("Resize", [b.name(x), "", factors], **attributes)
+    # an explicit size: (N, C) of the input (the batch may vary) and the traced (H, W)
+    shape = b.node("Shape", [b.name(x)])
+    batch_channels = b.node("Slice", [shape, b.ints([0], f"{r.path}.starts"),
+                                      b.ints([2], f"{r.path}.ends")])
+    sizes = b.node("Concat", [batch_channels, b.ints(out_size, f"{r.path}.sizes")], axis=0)
+    return b.node("Resize", [b.name(x), "", "", sizes], **attributes)
