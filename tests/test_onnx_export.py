@@ -236,6 +236,17 @@ def test_python_control_flow_on_tensor_values_is_refused(tmp_path):
         export(item, tg.ones((2, 3)), str(tmp_path / "m.onnx"))
 
 
+def test_an_in_place_write_the_trace_cannot_see_is_refused(tmp_path):
+    def shifted(x):
+        y = x * 1.0
+        y.add_(1.0)
+        return y
+
+    for model in (nn.Sequential(Lambda(shifted)), nn.Sequential(Lambda(shifted), nn.ReLU())):
+        with pytest.raises(ExportError, match=r"in-place op changed"):
+            export(model, tg.ones((2, 3)), str(tmp_path / "m.onnx"))
+
+
 def test_export_leaves_the_model_in_its_mode_and_the_input_alone(tmp_path):
     model = get_model("lenet5", input_size=8)
     model.train()

@@ -176,6 +176,8 @@ def build_model(model: Module, example_input: Any, opset: int = 17, dynamic_batc
     finally:
         model.train(was_training)
     outputs = _as_tuple(output, "outputs")
+    for tensor in outputs:
+        tracer.check_unchanged(tensor, "the model's output")
     if len(output_names) != len(outputs):
         raise ValueError(f"export: the model returns {len(outputs)} outputs but "
                          f"output_names={tuple(output_names)}")

@@ -56,16 +56,21 @@ class Tracer:
     def add_input(self, tensor: Tensor) -> None:
         self.traced[id(tensor)] = (tensor, tensor._version)
 
+    def check_unchanged(self, tensor: Tensor | None, reader: str) -> None:
+        """Raise if an in-place op (which is not recorded) wrote ``tensor`` after it was
+        traced: the graph would miss that write."""
+        seen = None if tensor is None else self.traced.get(id(tensor))
+        if seen is not None and seen[0]._version != seen[1]:
+            raise ExportError(
+                f"export: {reader} reads a tensor of shape {seen[0].shape} that an "
+                f"in-place op changed after it was computed; in-place ops are not recorded, "
+                f"so the graph would miss it: use the out-of-place op (x = x + y, not "
+                f"x += y)"
+            )
+
     def record(self, function: type, inputs: tuple, params: dict, output: Tensor) -> None:
         for tensor in inputs:
-            seen = None if tensor is None else self.traced.get(id(tensor))
-            if seen is not None and tensor._version != seen[1]:
-                raise ExportError(
-                    f"export: {function.__name__} in {layer_name(self.paths[-1])} reads a "
-                    f"tensor of shape {tensor.shape} that an in-place op changed after it was "
-                    f"computed; in-place ops are not recorded, so the graph would miss it: "
-                    f"use the out-of-place op (x = x + y, not x += y)"
-                )
+            self.check_unchanged(tensor, f"{function.__name__} in {layer_name(self.paths[-1])}")
         self.records.append(Record(function, tuple(inputs), dict(params), output,
                                    self.paths[-1]))
         self.traced[id(output)] = (output, output._version)
