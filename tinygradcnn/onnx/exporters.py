@@ -227,31 +227,48 @@ def _window_counts(size, out, kernel, stride, padding) -> np.ndarray:
     return np.outer(per_axis[0], per_axis[1]).astype(np.float64)
 
 
-def _adaptive_kernel(b: GraphBuilder, r: Record) -> tuple[list[int], bool] | None:
-    """(kernel, global?) when every adaptive window has one size; None when they differ."""
-    (x,) = r.inputs
-    size, out = x.shape[2:], r.params["output_size"]
-    if tuple(out) == (1, 1):
-        return list(size), True
-    if all(s % o == 0 for s, o in zip(size, out, strict=True)):
-        return [s // o for s, o in zip(size, out, strict=True)], False
-    return None
+def _adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
+    """PyTorch's adaptive windows along one axis: ``[floor(i*size/out), ceil((i+1)*size/out))``."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+def _reduce_axis(b: GraphBuilder, r: Record, op_type: str, x: str, axis: int) -> str:
+    """``op_type`` (ReduceMean, ReduceMax) over one axis, keeping it; axes as an attribute
+    up to opset 17 and as an input from 18."""
+    if b.opset >= 18:
+        return b.node(op_type, [x, b.ints([axis], f"{r.path}.axes")], keepdims=1)
+    return b.node(op_type, [x], axes=[axis], keepdims=1)
 
 
 @exporter("AdaptiveAvgPool2d", "AdaptiveMaxPool2d")
 def adaptive_pool2d(b: GraphBuilder, r: Record) -> str:
+    """GlobalAveragePool (GlobalMaxPool) for a 1x1 output; a pool with one window size when
+    the output divides the input; otherwise each axis in turn as the concatenation of its
+    windows' reductions (exact: a window's mean or max is that of its rows')."""
     (x,) = r.inputs
     average = r.op == "AdaptiveAvgPool2d"
-    plan = _adaptive_kernel(b, r)
-    if plan is None:
-        raise b.fail(f"output size {tuple(r.params['output_size'])} does not divide the input "
-                     f"size {tuple(x.shape[2:])}: the windows differ in size and ONNX pools "
-                     f"with one window size; use an input size divisible by the output size")
-    kernel, is_global = plan
-    if is_global:
+    size, out = tuple(x.shape[2:]), tuple(r.params["output_size"])
+    if out == (1, 1):
         return b.node("GlobalAveragePool" if average else "GlobalMaxPool", [b.name(x)])
-    return b.node("AveragePool" if average else "MaxPool", [b.name(x)], kernel_shape=kernel,
-                  strides=kernel)
+    if size == out:
+        return b.node("Identity", [b.name(x)])
+    if all(s % o == 0 for s, o in zip(size, out, strict=True)):
+        kernel = [s // o for s, o in zip(size, out, strict=True)]
+        return b.node("AveragePool" if average else "MaxPool", [b.name(x)],
+                      kernel_shape=kernel, strides=kernel)
+    value = b.name(x)
+    for axis in (2, 3):
+        if size[axis - 2] == out[axis - 2]:
+            continue
+        pieces = []
+        for start, end in _adaptive_windows(size[axis - 2], out[axis - 2]):
+            window = b.node("Slice", [value, b.ints([start], f"{r.path}.starts"),
+                                      b.ints([end], f"{r.path}.ends"),
+                                      b.ints([axis], f"{r.path}.axes")])
+            pieces.append(_reduce_axis(b, r, "ReduceMean" if average else "ReduceMax",
+                                       window, axis))
+        value = b.node("Concat", pieces, axis=axis)
+    return value
 
 
 # -- normalisation, softmax, dropout -----------------------------------------------------
