@@ -164,7 +164,7 @@ def build_model(model: Module, example_input: Any, opset: int = 17, dynamic_batc
     inputs = _as_tuple(example_input, "inputs")
     if len(input_names) != len(inputs):
         raise ValueError(f"export: {len(inputs)} inputs but input_names={tuple(input_names)}")
-    was_training = model.training
+    modes = [(module, module.training) for module in model.modules()]
     model.eval()
     try:
         # fresh leaf copies: the trace records a graph through them, the caller's stay as is
@@ -173,8 +173,9 @@ def build_model(model: Module, example_input: Any, opset: int = 17, dynamic_batc
             if tensor.dtype.kind == "f":
                 tensor.requires_grad_(True)
         tracer, output = trace(model, traced_inputs)
-    finally:
-        model.train(was_training)
+    finally:  # each module's own flag back (a fine-tuned model may keep some in eval)
+        for module, training in modes:
+            object.__setattr__(module, "training", training)
     outputs = _as_tuple(output, "outputs")
     for tensor in outputs:
         tracer.check_unchanged(tensor, "the model's output")
