@@ -24,7 +24,8 @@ def add_export_parser(commands) -> None:
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset, 13..21")
     parser.add_argument("--input-size", type=int, nargs=3, metavar=("C", "H", "W"),
                         default=None, help="the example input's (C, H, W); default: the size "
-                        "the model file records, else the model's input_size, else 1 28 28")
+                        "the model file records, else the first conv's channels at the "
+                        "model's input_size (else 28 for 1 channel, 224 for 3)")
     parser.add_argument("--static-batch", action="store_true",
                         help="fix the batch axis at 1 instead of leaving it dynamic")
     parser.add_argument("--fold-batchnorm", action="store_true",
@@ -43,13 +44,18 @@ def _load(args) -> Module:
 
 
 def _input_size(args, model: Module) -> tuple[int, int, int]:
+    """--input-size, else the size the model file records, else the first convolution's
+    channels at the model's ``input_size`` (28 for one channel, 224 for more)."""
     if args.input_size is not None:
         return tuple(args.input_size)
     recorded = getattr(model, "_input_size", None)
     if recorded is not None:
         return tuple(recorded)
-    side = getattr(model, "input_size", 28)
-    return (1, side, side)
+    from ..nn.conv import Conv2d
+
+    channels = next((m.in_channels for m in model.modules() if isinstance(m, Conv2d)), 1)
+    side = getattr(model, "input_size", 28 if channels == 1 else 224)
+    return (channels, side, side)
 
 
 def export_command(args) -> int:
