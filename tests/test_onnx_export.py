@@ -167,6 +167,7 @@ def test_pools(name, opset, tmp_path):
 
 SHAPES = {
     "view_flatten": lambda x: x.view(x.shape[0], -1).flatten(1),
+    "reshape_into_the_batch": lambda x: x.reshape(-1, 5) * 2.0,
     "permute_transpose": lambda x: x.permute(0, 2, 3, 1).transpose(1, 2),
     "cat": lambda x: tg.cat([x, x * 2.0], dim=1),
     "mean": lambda x: x.mean((2, 3)) + x.mean(1, keepdim=True).sum(),
