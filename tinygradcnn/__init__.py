@@ -12,6 +12,7 @@ from . import cuda as cuda
 from . import data as data
 from . import models as models
 from . import nn as nn
+from . import onnx as onnx
 from . import optim as optim
 from . import utils as utils
 from . import viz as viz

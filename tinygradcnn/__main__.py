@@ -31,6 +31,7 @@ from .models import INPUT_SIZES, get_model, list_models, model_arguments
 from .models.files import load_model, save_model
 from .models.weights import read_state_dict
 from .nn.summary import summary
+from .onnx.cli import add_export_parser, export_command
 from .random import manual_seed
 from .serialization import save
 from .train import (
@@ -148,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="check that the weights load into this registered model")
 
     add_explain_parser(commands)
+    add_export_parser(commands)
     return parser
 
 
@@ -351,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         return convert_command(args)
     if args.command == "explain":
         return explain_command(args)
+    if args.command == "export":
+        return export_command(args)
     return summary_command(args)
 
 

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
 _state = threading.local()
 
+# The ONNX exporter's recorder (``tinygradcnn.onnx.trace``) while it traces a forward pass,
+# else None: ``Function.apply`` and the tensor reads below cost one check when it is off.
+_tracer: Any = None
+
 
 def is_grad_enabled() -> bool:
     """True unless inside ``no_grad()``."""
@@ -160,7 +164,16 @@ class Function:
                 ctx.output_version = version.value
             if ctx.saved_arrays:
                 _record_versions(ctx, arrays, out_array)
+        if _tracer is not None:
+            _tracer.record(cls, inputs, params, out)
         return out
+
+
+def note_read(tensor: Tensor, what: str) -> None:
+    """Tell the ONNX tracer, when one runs, that Python reads ``tensor``'s values (``what``:
+    ``"item()"``...): a traced forward that branches on them would export one branch only."""
+    if _tracer is not None:
+        _tracer.read(tensor, what)
 
 
 def _record_versions(ctx: Context, arrays: list, out_array: Any) -> None:

@@ -194,15 +194,18 @@ class Tensor(MathMethods, LayoutMethods):
     # -- leaving the graph and the device ----------------------------------------------
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (shares memory on the CPU; copies from the GPU)."""
+        autograd.note_read(self, "numpy()")
         return self.kernels.to_numpy(self.data)
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
         if self.numel() != 1:
             raise ValueError(f"item: tensor has {self.numel()} elements, expected 1")
+        autograd.note_read(self, "item()")
         return self.kernels.to_numpy(self.data).reshape(()).item()
 
     def tolist(self) -> Any:
+        autograd.note_read(self, "tolist()")
         return self.kernels.to_numpy(self.data).tolist()
 
     def detach(self) -> Tensor:
@@ -412,6 +415,7 @@ class Tensor(MathMethods, LayoutMethods):
         return "tensor(" + ", ".join([values, *extras]) + ")"
 
     def __bool__(self) -> bool:
+        autograd.note_read(self, "bool() (an `if` or `while` on a tensor)")
         return bool(self.item())
 
     def __float__(self) -> builtins.float:

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, no_grad
 from ..tensor import Tensor, float32, int64
 from ._checks import tensor_arg
 
@@ -296,9 +296,22 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     return out
 
 
+class Compare(Function):
+    """out = a <op> b, a bool tensor: no gradient flows through a comparison."""
+
+    @staticmethod
+    def forward(ctx, a, b, *, op):
+        return ctx.kernels.binary(op, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):  # pragma: no cover - never recorded (see _compare)
+        return None, None
+
+
 def _compare(op: str, a, b) -> Tensor:
     a, b = operands(op, a, b)
-    return Tensor._make(a.kernels.binary(op, a.data, b.data))
+    with no_grad():  # an op (so that tracing sees it) whose bool output needs no grad
+        return Compare.apply(a, b, op=op)
 
 
 def eq(a, b) -> Tensor:
