@@ -19,6 +19,7 @@ import sys
 import time
 
 from . import data, optim
+from .apps.faces import add_faces_parser, faces_command
 from .data import transforms as T
 from .models import get_model, list_models
 from .nn.summary import summary
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--model", default="lenet5", choices=list_models())
     show.add_argument("--input-size", type=int, default=28)
     show.add_argument("--in-channels", type=int, default=1)
+    add_faces_parser(commands)
     return parser
 
 
@@ -222,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             except RuntimeError as err:  # before any data is read: a message, no traceback
                 parser.error(f"--device cuda: {err}")
         return train_command(args)
+    if args.command == "faces":
+        return faces_command(args)
     return summary_command(args)
 
 
