@@ -112,7 +112,12 @@ def roc_curve(labels, scores, drop_intermediate: bool = True
     Point k accepts every score >= thresholds[k]; the first point (threshold inf) accepts
     nothing. Ties share one point. `drop_intermediate` drops the points on straight lines,
     which change neither the curve nor its area."""
-    positives, scores = _binary_scores("roc_curve", labels, scores)
+    return _roc_points("roc_curve", labels, scores, drop_intermediate)
+
+
+def _roc_points(op: str, labels, scores, drop_intermediate: bool
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    positives, scores = _binary_scores(op, labels, scores)
     order = np.argsort(-scores, kind="mergesort")
     scores, positives = scores[order], positives[order]
     # the last index of every run of equal scores: a threshold accepts a whole tie
@@ -132,7 +137,7 @@ def roc_auc_score(labels, scores) -> float:
     """Area under the ROC curve (trapezoids), as scikit-learn's `roc_auc_score` for binary
     labels: the probability that a random positive scores above a random negative (ties
     count half). labels (N,) 0/1, scores (N,) -> float in [0, 1]."""
-    fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    fpr, tpr, _ = _roc_points("roc_auc_score", labels, scores, drop_intermediate=False)
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
 
 
@@ -143,7 +148,7 @@ def equal_error_rate(labels, scores) -> tuple[float, float]:
     Between the two ROC points where FNR - FPR changes sign the curve is a straight line;
     the EER is where that line crosses FPR = FNR, and the threshold is the score of the
     point nearer to it."""
-    fpr, tpr, thresholds = roc_curve(labels, scores, drop_intermediate=False)
+    fpr, tpr, thresholds = _roc_points("equal_error_rate", labels, scores, False)
     fnr = 1.0 - tpr
     gap = fnr - fpr  # decreasing from 1 at threshold inf to -1 where everything is accepted
     k = int(np.flatnonzero(gap <= 0)[0])
