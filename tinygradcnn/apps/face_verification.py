@@ -19,6 +19,14 @@ from ..train.metrics import equal_error_rate
 from .face_training import downsample, predict_batches
 
 
+def embed_faces(model: nn.Module, images: np.ndarray) -> np.ndarray:
+    """Unit embeddings (N, D) of (N, 1, H, W) faces: the normalised sum of the embeddings of
+    each face and its mirror image, so a face and its mirror score the same."""
+    mirrored = np.ascontiguousarray(images[..., ::-1])
+    embeddings = predict_batches(model, images) + predict_batches(model, mirrored)
+    return embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+
+
 def pair_scores(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every unordered pair of distinct images scored by cosine similarity:
     unit embeddings (N, D), labels (N,) -> (same person 0/1, score), each (N (N - 1) / 2,)."""
@@ -58,7 +66,7 @@ class FaceVerifier:
         if images.ndim != 4 or images.shape[1] != 1:
             raise ValueError(f"FaceVerifier: expected grey images (N, 1, H, W), got shape "
                              f"{images.shape}")
-        return predict_batches(self.model, downsample(images, self.downsample_factor))
+        return embed_faces(self.model, downsample(images, self.downsample_factor))
 
     def enroll(self, name: str, images) -> None:
         """Add (or replace) person `name` from one or more photos of them."""

@@ -3,13 +3,14 @@
     python -m tinygradcnn faces --data-dir ../shared/data --out runs/faces
     python -m tinygradcnn faces --quick            # a smoke run of a few seconds
 
-Recognition: a FaceCNN learns the 40 people from 5 photos each (a fixed seeded split) and
-is scored on the other 5 (test-time flip: the logits of a face and its mirror image added).
+Recognition: a FaceCNN (or an ensemble of them from seeds s, s + 1, ...: SETTINGS) learns
+the 40 people from 5 photos each (a fixed seeded split) and is scored on the other 5 (the
+logits of a face and of its mirror image added).
 Verification: a FaceEmbedder trained with CosFace on 30 people; every pair of the 10 people
 it never saw is scored by cosine similarity (EER, ROC AUC), and a FaceVerifier with the
 threshold chosen on the 30 enrols each unseen person from 5 photos and checks the rest.
 Prints one table, writes results.json, misclassified.png, roc.png and the two trained
-networks' state dicts (recognizer.npz, embedder.npz) to --out.
+networks' state dicts (recognizer0.npz, embedder.npz) to --out.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from ..data.faces import OlivettiFaces, olivetti_split
 from ..serialization import save
 from ..train.metrics import equal_error_rate, roc_auc_score, roc_curve
 from .face_training import downsample, predict_batches, train_embedder, train_recognizer
-from .face_verification import FaceVerifier, choose_threshold, pair_scores
+from .face_verification import FaceVerifier, choose_threshold, embed_faces, pair_scores
 
-# full run / --quick: epochs, first-block width, downsampling of the 64x64 faces
-SETTINGS = {"full": {"epochs": 60, "width": 16, "factor": 2},
-            "quick": {"epochs": 2, "width": 4, "factor": 4}}
+# full run / --quick: epochs, first-block width, downsampling of the 64x64 faces, and how
+# many recognition networks vote
+SETTINGS = {"full": {"epochs": 60, "width": 16, "factor": 2, "ensemble": 1},
+            "quick": {"epochs": 2, "width": 4, "factor": 4, "ensemble": 1}}
 VERIFICATION_PEOPLE = 30
 
 
@@ -54,15 +56,21 @@ def add_faces_parser(subparsers) -> argparse.ArgumentParser:
 def _recognition(faces: OlivettiFaces, settings: dict, seed: int) -> dict:
     train, test = olivetti_split(faces.labels, train_per_person=5, seed=seed)
     images = downsample(faces[np.arange(len(faces))][0], settings["factor"])
-    model = train_recognizer(images[train], faces.labels[train], epochs=settings["epochs"],
-                             width=settings["width"], seed=seed)
     test_images = images[test]
-    logits = (predict_batches(model, test_images)
-              + predict_batches(model, np.ascontiguousarray(test_images[..., ::-1])))
-    predicted = logits.argmax(axis=1)
+    mirrored = np.ascontiguousarray(test_images[..., ::-1])
+    models, logits = [], 0.0
+    # an ensemble of networks from different seeds: their logits, and their mirror images',
+    # are added, which averages out the mistakes each makes from 5 photos per person
+    for member in range(settings["ensemble"]):
+        model = train_recognizer(images[train], faces.labels[train],
+                                 epochs=settings["epochs"], width=settings["width"],
+                                 seed=seed + member)
+        logits = logits + predict_batches(model, test_images) + predict_batches(model, mirrored)
+        models.append(model)
+    predicted = np.asarray(logits).argmax(axis=1)
     true = faces.labels[test]
     wrong = np.flatnonzero(predicted != true)
-    return {"model": model, "accuracy": float(np.mean(predicted == true)),
+    return {"models": models, "accuracy": float(np.mean(predicted == true)),
             "test_count": int(test.size), "wrong": wrong, "test": test,
             "predicted": predicted, "true": true, "train": train}
 
@@ -77,9 +85,9 @@ def _verification(faces: OlivettiFaces, settings: dict, seed: int) -> dict:
     known_labels = np.searchsorted(known, faces.labels[known_rows])
     embedder = train_embedder(images[known_rows], known_labels, epochs=settings["epochs"],
                               width=settings["width"], seed=seed)
-    threshold = choose_threshold(predict_batches(embedder, images[known_rows]), known_labels)
+    threshold = choose_threshold(embed_faces(embedder, images[known_rows]), known_labels)
 
-    same, scores = pair_scores(predict_batches(embedder, images[unseen_rows]),
+    same, scores = pair_scores(embed_faces(embedder, images[unseen_rows]),
                                faces.labels[unseen_rows])
     fpr, tpr, _ = roc_curve(same, scores)
     eer, _ = equal_error_rate(same, scores)
@@ -149,9 +157,12 @@ def faces_command(args) -> int:
     ]
     print(_table(rows))
 
-    save(recognition["model"].state_dict(), os.path.join(args.out, "recognizer.npz"))
+    written = []
+    for member, model in enumerate(recognition["models"]):
+        written.append(f"recognizer{member}.npz")
+        save(model.state_dict(), os.path.join(args.out, written[-1]))
     save(verification["model"].state_dict(), os.path.join(args.out, "embedder.npz"))
-    written = ["recognizer.npz", "embedder.npz", "results.json"]
+    written += ["embedder.npz", "results.json"]
     results = {"recognition_test_accuracy": recognition["accuracy"],
                "verification_eer": verification["eer"], "verification_auc": verification["auc"],
                **{key: verification[key] for key in (

@@ -17,39 +17,43 @@ def l2_normalize(x: Tensor, dim: int = 1, eps: float = 1e-12) -> Tensor:
 
 
 class FaceCNN(nn.Module):
-    """Four conv blocks (3x3 conv, batch norm, ReLU, 2x2 max pool: 64 -> 32 -> 16 -> 8 -> 4),
-    global average pooling, dropout and a linear layer.
+    """Three conv blocks (3x3 conv, batch norm, ReLU, 2x2 max pool: 32 -> 16 -> 8 -> 4), the
+    maps flattened (where a feature is matters in an aligned face: no global pooling),
+    dropout and a linear layer.
 
-    (N, 1, 64, 64) -> (N, num_classes) logits, or with `num_classes=0` the (N, embedding_dim)
-    embedding for a margin head (`CosFace`); `embed(x)` gives the features before the last
-    layer, (N, 8 * width).
+    (N, 1, S, S) -> (N, num_classes) logits, or with `num_classes=0` the (N, embedding_dim)
+    embedding for a margin head (`CosFace`); `embed(x)` gives the flattened features,
+    (N, 4 * width * (S / 8) ** 2).
 
     Args:
         num_classes: people to classify (0: no classifier, `forward` returns the embedding).
-        width: channels of the first block; the blocks have width, 2, 4 and 8 x width.
+        width: channels of the first block; the blocks have width, 2 and 4 x width.
+        input_size: side S of the square input, a multiple of 8 (32: the halved faces).
         embedding_dim: size of the embedding when `num_classes=0`.
         dropout: dropout probability before the last linear layer.
         in_channels: 1 for grey images.
     """
 
-    def __init__(self, num_classes: int = 40, width: int = 16, embedding_dim: int = 64,
-                 dropout: float = 0.3, in_channels: int = 1) -> None:
+    def __init__(self, num_classes: int = 40, width: int = 16, input_size: int = 32,
+                 embedding_dim: int = 64, dropout: float = 0.5, in_channels: int = 1) -> None:
         super().__init__()
+        if input_size % 8:
+            raise ValueError(f"FaceCNN: input_size must be a multiple of 8, got {input_size}")
         blocks: list[nn.Module] = []
         channels = in_channels
-        for scale in (1, 2, 4, 8):
+        for scale in (1, 2, 4):
             blocks += [nn.Conv2d(channels, width * scale, 3, padding=1, bias=False),
                        nn.BatchNorm2d(width * scale), nn.ReLU(), nn.MaxPool2d(2)]
             channels = width * scale
-        blocks += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        blocks.append(nn.Flatten())
         self.features = nn.Sequential(*blocks)
         self.dropout = nn.Dropout(dropout)
         out = num_classes if num_classes else embedding_dim
-        self.head = nn.Linear(channels, out)
+        self.head = nn.Linear(channels * (input_size // 8) ** 2, out)
         self.num_classes = num_classes
 
     def embed(self, x: Tensor) -> Tensor:
-        """(N, 1, H, W) -> (N, 8 * width) pooled features."""
+        """(N, 1, S, S) -> (N, 4 * width * (S / 8) ** 2) flattened features."""
         return self.features(x)
 
     def forward(self, x: Tensor) -> Tensor:
