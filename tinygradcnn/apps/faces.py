@@ -39,17 +39,18 @@ VERIFICATION_PEOPLE = 30
 def add_faces_parser(subparsers) -> argparse.ArgumentParser:
     """The `faces` command's arguments, added to the CLI's subparsers."""
     parser = subparsers.add_parser(
-        "faces", help="face recognition and verification on the Olivetti faces",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        "faces", help="face recognition and verification on the Olivetti faces")
     parser.add_argument("--data-dir", default=None,
                         help="folder with olivettifaces.mat (default: $TINYGRADCNN_DATA, else "
                              "~/.cache/tinygradcnn, downloading it when missing)")
-    parser.add_argument("--out", default=os.path.join("runs", "faces"), help="output folder")
+    parser.add_argument("--out", default=os.path.join("runs", "faces"),
+                        help="output folder (default: runs/faces)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny networks, 2 epochs, 16x16 faces: checks the pipeline only")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs of each network (default: 60, 2 with --quick)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the split, the people held out and the training")
     return parser
 
 
