@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 from . import data, optim
+from .apps.faces import add_faces_parser, faces_command
 from .cli_explain import add_explain_parser, explain_command
 from .data import transforms as T
 from .models import INPUT_SIZES, get_model, list_models, model_arguments
@@ -150,6 +151,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_explain_parser(commands)
     add_export_parser(commands)
+    add_faces_parser(commands)
     return parser
 
 
@@ -355,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
         return explain_command(args)
     if args.command == "export":
         return export_command(args)
+    if args.command == "faces":
+        return faces_command(args)
     return summary_command(args)
 
 

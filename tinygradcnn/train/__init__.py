@@ -5,7 +5,8 @@ returns, and the metrics of a classifier. The pictures live in `tinygradcnn.viz`
     checkpoint.py what a checkpoint holds, and resuming from one
     callbacks.py  Callback, TerminateOnNaN, EarlyStopping, ModelCheckpoint
     history.py    History: the per-epoch record
-    metrics.py    accuracy, count_correct, confusion_matrix, format_confusion_matrix
+    metrics.py    accuracy, count_correct, confusion_matrix, format_confusion_matrix,
+                  roc_curve, roc_auc_score, equal_error_rate (verification)
 """
 
 # importable from here, where it lived before the pictures moved to viz
@@ -23,4 +24,7 @@ from .loop import predict as predict
 from .metrics import accuracy as accuracy
 from .metrics import confusion_matrix as confusion_matrix
 from .metrics import count_correct as count_correct
+from .metrics import equal_error_rate as equal_error_rate
 from .metrics import format_confusion_matrix as format_confusion_matrix
+from .metrics import roc_auc_score as roc_auc_score
+from .metrics import roc_curve as roc_curve

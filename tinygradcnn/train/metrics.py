@@ -85,3 +85,77 @@ def format_confusion_matrix(matrix: np.ndarray, class_names=None) -> str:
     for name, row in zip(names, matrix, strict=True):
         lines.append(name.ljust(label_width) + "".join(str(v).rjust(width) for v in row))
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def _binary_scores(op: str, labels, scores) -> tuple[np.ndarray, np.ndarray]:
+    labels, scores = _as_array(labels).ravel(), _as_array(scores).ravel().astype(np.float64)
+    if labels.shape != scores.shape:
+        raise ValueError(f"{op}: labels of shape {labels.shape} and scores of shape "
+                         f"{scores.shape} differ")
+    positives = labels.astype(bool)
+    if not np.isin(labels, (0, 1)).all():
+        raise ValueError(f"{op}: labels must be 0 or 1 (impostor or genuine)")
+    if positives.all() or not positives.any():
+        raise ValueError(f"{op}: needs both positive and negative labels "
+                         f"({int(positives.sum())} of {labels.size} are positive)")
+    return positives, scores
+
+
+def roc_curve(labels, scores, drop_intermediate: bool = True
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The receiver operating characteristic, as scikit-learn's `roc_curve`: labels (N,) 0/1
+    and scores (N,) (higher = more likely positive) -> (fpr, tpr, thresholds), each (K,).
+
+    Point k accepts every score >= thresholds[k]; the first point (threshold inf) accepts
+    nothing. Ties share one point. `drop_intermediate` drops the points on straight lines,
+    which change neither the curve nor its area."""
+    return _roc_points("roc_curve", labels, scores, drop_intermediate)
+
+
+def _roc_points(op: str, labels, scores, drop_intermediate: bool
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    positives, scores = _binary_scores(op, labels, scores)
+    order = np.argsort(-scores, kind="mergesort")
+    scores, positives = scores[order], positives[order]
+    # the last index of every run of equal scores: a threshold accepts a whole tie
+    ends = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]
+    true_pos = np.cumsum(positives)[ends]
+    false_pos = 1 + ends - true_pos
+    thresholds = scores[ends]
+    if drop_intermediate and true_pos.size > 2:
+        keep = np.r_[True, np.logical_or(np.diff(false_pos, 2), np.diff(true_pos, 2)), True]
+        true_pos, false_pos, thresholds = true_pos[keep], false_pos[keep], thresholds[keep]
+    true_pos, false_pos = np.r_[0, true_pos], np.r_[0, false_pos]
+    thresholds = np.r_[np.inf, thresholds]
+    return false_pos / false_pos[-1], true_pos / true_pos[-1], thresholds
+
+
+def roc_auc_score(labels, scores) -> float:
+    """Area under the ROC curve (trapezoids), as scikit-learn's `roc_auc_score` for binary
+    labels: the probability that a random positive scores above a random negative (ties
+    count half). labels (N,) 0/1, scores (N,) -> float in [0, 1]."""
+    fpr, tpr, _ = _roc_points("roc_auc_score", labels, scores, drop_intermediate=False)
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
+
+
+def equal_error_rate(labels, scores) -> tuple[float, float]:
+    """The equal error rate of a verifier: where the false accept rate (FPR) equals the
+    false reject rate (1 - TPR). labels (N,) 0/1, scores (N,) -> (eer, threshold).
+
+    Between the two ROC points where FNR - FPR changes sign the curve is a straight line;
+    the EER is where that line crosses FPR = FNR, and the threshold is the score of the
+    point nearer to it."""
+    fpr, tpr, thresholds = _roc_points("equal_error_rate", labels, scores, False)
+    fnr = 1.0 - tpr
+    gap = fnr - fpr  # decreasing from 1 at threshold inf to -1 where everything is accepted
+    k = int(np.flatnonzero(gap <= 0)[0])
+    if gap[k] == 0:
+        return float(fpr[k]), float(thresholds[k])
+    # linear interpolation between points k-1 (gap > 0) and k (gap <= 0)
+    t = gap[k - 1] / (gap[k - 1] - gap[k])
+    eer = fpr[k - 1] + t * (fpr[k] - fpr[k - 1])
+    threshold = thresholds[k] if t >= 0.5 else thresholds[k - 1]
+    return float(eer), float(threshold)
