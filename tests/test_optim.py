@@ -202,12 +202,10 @@ def test_optimizer_and_schedule_bases_are_abstract():
 
 
 def test_cli_builds_every_optimizer_it_offers():
-    import argparse
-
-    from tinygradcnn.__main__ import DEFAULT_LR, _optimizer
+    from tinygradcnn.__main__ import DEFAULT_LR, _optimizer, _parser
 
     for name, lr in DEFAULT_LR.items():
-        args = argparse.Namespace(optimizer=name, lr=None, momentum=0.9, weight_decay=1e-4)
+        args = _parser().parse_args(["train", "--optimizer", name, "--weight-decay", "1e-4"])
         optimizer = _optimizer(args, [nn.Parameter(tg.zeros(2))])
         assert type(optimizer).__name__.lower() == name
         assert optimizer.param_groups[0]["lr"] == lr
