@@ -246,18 +246,25 @@ def test_an_in_place_write_the_trace_cannot_see_is_refused(tmp_path):
 
 
 # the zoo at small inputs (side of the square RGB input); a model not registered (yet) is
-# skipped. resnet20 runs in CI, the others with -m zoo.
+# skipped. resnet20 and mobilenet_v2 (depthwise convs, ReLU6) run in CI, the others with -m zoo.
 ZOO = {"resnet20": 32, "resnet18": 32, "resnext50_32x4d": 32, "vgg11_bn": 32, "alexnet": 64,
        "googlenet": 64, "mobilenet_v2": 32, "efficientnet_b0": 32, "convnext_tiny": 32}
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=() if name == "resnet20" else
+@pytest.mark.parametrize("name", [pytest.param(name, marks=() if name in ("resnet20", "mobilenet_v2") else
                                                pytest.mark.zoo) for name in ZOO])
 def test_zoo_model_matches_onnxruntime(name, tmp_path):
     if name not in list_models():
         pytest.skip(f"{name} is not registered in this version")
     tg.manual_seed(5)
     roundtrip(get_model(name), (3, ZOO[name], ZOO[name]), tmp_path, batches=(1, 2))
+
+
+def test_face_recognition_network_matches_onnxruntime(tmp_path):
+    from tinygradcnn.models.faces import FaceCNN
+
+    tg.manual_seed(6)
+    roundtrip(FaceCNN(num_classes=40, width=8, input_size=32), (1, 32, 32), tmp_path)
 
 
 def test_export_leaves_the_model_in_its_mode_and_the_input_alone(tmp_path):
