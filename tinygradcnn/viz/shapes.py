@@ -5,7 +5,7 @@ each layer's pixels see into the input (receptive field and jump).
     >>> rows = layer_shapes(LeNet5(), (1, 28, 28))
     >>> print(format_layer_shapes(rows))
     features.0  Conv2d  [6, 28, 28]  ⌊(28 + 2·2 - 1·(5-1) - 1) / 1⌋ + 1 = 28  5·5·1·6 + 6 = 156
-    ...
+    (and one line for each further layer)
 """
 
 from __future__ import annotations
