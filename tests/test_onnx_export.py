@@ -251,8 +251,11 @@ ZOO = {"resnet20": 32, "resnet18": 32, "resnext50_32x4d": 32, "vgg11_bn": 32, "a
        "googlenet": 64, "mobilenet_v2": 32, "efficientnet_b0": 32, "convnext_tiny": 32}
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=() if name in ("resnet20", "mobilenet_v2") else
-                                               pytest.mark.zoo) for name in ZOO])
+IN_CI = ("resnet20", "mobilenet_v2")
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=() if name in IN_CI else pytest.mark.zoo)
+                                  for name in ZOO])
 def test_zoo_model_matches_onnxruntime(name, tmp_path):
     if name not in list_models():
         pytest.skip(f"{name} is not registered in this version")
