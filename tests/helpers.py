@@ -214,3 +214,29 @@ def compare_pool_with_torch(name: str, x, device: str = "cpu", dtype=np.float64,
 
     compare_with_torch(lambda t: getattr(F, name)(t, **params), torch_fn, x, device=device,
                        dtype=dtype, reference=reference)
+
+
+def check_module_gradients(module, shape, seed: int = 0) -> None:
+    """Float64 gradcheck of a whole block, with respect to its input and every parameter.
+
+    BatchNorm's affine parameters are moved off (1, 0) first, so that their gradients are
+    checked at a generic point.
+    """
+    tg.manual_seed(seed)
+    module = module.double()
+    for layer in module.modules():
+        if isinstance(layer, tg.nn.BatchNorm2d):
+            tg.nn.init.uniform_(layer.weight, 0.5, 1.5)
+            tg.nn.init.uniform_(layer.bias, -0.5, 0.5)
+    names = [name for name, _ in module.named_parameters()]
+    owners = dict(module.named_modules())
+
+    def fn(x, *values):
+        for name, value in zip(names, values, strict=True):
+            owner, _, leaf = name.rpartition(".")
+            owners[owner]._parameters[leaf] = value
+        return module(x)
+
+    params = [p.numpy().copy() for p in module.parameters()]
+    x = np.random.default_rng(seed).standard_normal(shape)
+    check_gradients(fn, x, *params, atol=1e-5, rtol=1e-3)

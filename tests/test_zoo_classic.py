@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 from conftest import DEVICES
-from helpers import check_gradients, compare_with_torch
+from helpers import check_module_gradients, compare_with_torch
 from torchvision_models import torchvision_models
 
 import tinygradcnn as tg
@@ -38,59 +38,24 @@ PARAMETERS_ZOO = {
 }
 
 
-def _double(module: nn.Module) -> nn.Module:
-    """The module with float64 parameters and buffers (for gradcheck)."""
-    for tensor in [*module.parameters(), *module.buffers()]:
-        if tensor.dtype == np.float32:
-            tensor.data = tensor.numpy().astype(np.float64)
-    return module
-
-
-def _functional(module: nn.Module):
-    """(fn(x, *params) -> module(x) with those parameter values, the parameters' arrays)."""
-    names = [name for name, _ in module.named_parameters()]
-    owners = dict(module.named_modules())
-
-    def fn(x, *values):
-        for name, value in zip(names, values, strict=True):
-            owner, _, leaf = name.rpartition(".")
-            owners[owner]._parameters[leaf] = value
-        return module(x)
-
-    return fn, [p.numpy().copy() for p in module.parameters()]
-
-
-def _gradcheck_block(block: nn.Module, shape, seed: int = 0) -> None:
-    tg.manual_seed(seed)
-    block = _double(block)
-    # non-trivial affine BN parameters, so their gradients are checked at a generic point
-    for module in block.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            nn.init.uniform_(module.weight, 0.5, 1.5)
-            nn.init.uniform_(module.bias, -0.5, 0.5)
-    fn, params = _functional(block)
-    x = np.random.default_rng(seed).standard_normal(shape)
-    check_gradients(fn, x, *params, atol=1e-5, rtol=1e-3)
-
-
 def test_basic_block_passes_gradcheck_with_and_without_a_projection():
-    _gradcheck_block(models.BasicBlock(3, 3), (2, 3, 4, 4))
+    check_module_gradients(models.BasicBlock(3, 3), (2, 3, 4, 4))
     projection = nn.Sequential(conv1x1(3, 4, stride=2), nn.BatchNorm2d(4))
-    _gradcheck_block(models.BasicBlock(3, 4, stride=2, downsample=projection), (2, 3, 5, 5))
+    check_module_gradients(models.BasicBlock(3, 4, stride=2, downsample=projection), (2, 3, 5, 5))
 
 
 def test_bottleneck_passes_gradcheck_with_grouped_3x3_and_stride():
     projection = nn.Sequential(conv1x1(4, 8, stride=2), nn.BatchNorm2d(8))
     block = models.Bottleneck(4, 2, stride=2, downsample=projection, groups=2, base_width=64)
     assert block.conv2.groups == 2 and block.conv2.stride == (2, 2)
-    _gradcheck_block(block, (2, 4, 4, 4))
+    check_module_gradients(block, (2, 4, 4, 4))
 
 
 def test_inception_module_passes_gradcheck():
     block = Inception(3, 2, 2, 3, 1, 2, 2)
     x = tg.zeros(1, 3, 4, 4)
     assert block(x).shape == (1, 2 + 3 + 2 + 2, 4, 4)
-    _gradcheck_block(block, (2, 3, 3, 3))
+    check_module_gradients(block, (2, 3, 3, 3))
 
 
 @pytest.mark.parametrize("name", sorted(PARAMETERS))
@@ -170,7 +135,7 @@ def _compare(ours: nn.Module, reference, shape, training: bool = False, atol=1e-
     _randomise_statistics(reference, torch)
     ours.load_state_dict({k: v.numpy() for k, v in reference.state_dict().items()})
     if dtype == np.float64:
-        _double(ours)
+        ours.double()
         reference.double()
     ours.train(training)
     reference.train(training)

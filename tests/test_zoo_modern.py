@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pytest
 from conftest import DEVICES
-from helpers import check_gradients
+from helpers import check_module_gradients
 from torchvision_models import torchvision_models
 
 import tinygradcnn as tg
@@ -33,59 +33,25 @@ PARAMETERS_ZOO = {
 }
 
 
-def _double(module: nn.Module) -> nn.Module:
-    """The module with float64 parameters and buffers (for gradcheck)."""
-    for tensor in [*module.parameters(), *module.buffers()]:
-        if tensor.dtype == np.float32:
-            tensor.data = tensor.numpy().astype(np.float64)
-    return module
-
-
-def _functional(module: nn.Module):
-    """(fn(x, *params) -> module(x) with those parameter values, the parameters' arrays)."""
-    names = [name for name, _ in module.named_parameters()]
-    owners = dict(module.named_modules())
-
-    def fn(x, *values):
-        for name, value in zip(names, values, strict=True):
-            owner, _, leaf = name.rpartition(".")
-            owners[owner]._parameters[leaf] = value
-        return module(x)
-
-    return fn, [p.numpy().copy() for p in module.parameters()]
-
-
-def _gradcheck_block(block: nn.Module, shape, seed: int = 0) -> None:
-    tg.manual_seed(seed)
-    block = _double(block)
-    for module in block.modules():  # a generic point for the BN affine parameters
-        if isinstance(module, nn.BatchNorm2d):
-            nn.init.uniform_(module.weight, 0.5, 1.5)
-            nn.init.uniform_(module.bias, -0.5, 0.5)
-    fn, params = _functional(block)
-    x = np.random.default_rng(seed).standard_normal(shape)
-    check_gradients(fn, x, *params, atol=1e-5, rtol=1e-3)
-
-
 def test_inverted_residual_passes_gradcheck_with_and_without_the_shortcut():
     block = InvertedResidual(3, 3, 1, expand_ratio=2)
     assert block.use_res_connect
-    _gradcheck_block(block, (2, 3, 3, 3))
+    check_module_gradients(block, (2, 3, 3, 3))
     strided = InvertedResidual(3, 4, 2, expand_ratio=1)
     assert not strided.use_res_connect and len(strided.conv) == 3  # no expansion at t = 1
-    _gradcheck_block(strided, (2, 3, 4, 4))
+    check_module_gradients(strided, (2, 3, 4, 4))
 
 
 def test_mbconv_with_squeeze_excitation_passes_gradcheck():
     block = MBConv(MBConvConfig(2, 3, 1, 4, 4, 1), 0.0, nn.BatchNorm2d)
     assert block.use_res_connect and isinstance(block.block[2], nn.SqueezeExcitation)
     assert block.block[2].fc1.out_channels == 1  # max(1, 4 // 4)
-    _gradcheck_block(block, (2, 4, 3, 3))
+    check_module_gradients(block, (2, 4, 3, 3))
 
 
 def test_convnext_block_passes_gradcheck():
     block = CNBlock(4, layer_scale=0.5, stochastic_depth_prob=0.0)
-    _gradcheck_block(block, (1, 4, 3, 3))
+    check_module_gradients(block, (1, 4, 3, 3))
 
 
 @pytest.mark.skipif("cuda" not in DEVICES, reason="no CUDA device or simulator")
