@@ -22,7 +22,7 @@ ort = pytest.importorskip("onnxruntime")
 import tinygradcnn as tg  # noqa: E402
 import tinygradcnn.nn.functional as F  # noqa: E402
 from tinygradcnn import nn  # noqa: E402
-from tinygradcnn.models import get_model, list_models  # noqa: E402
+from tinygradcnn.models import INPUT_SIZES, get_model, list_models  # noqa: E402
 from tinygradcnn.onnx import ExportError, export  # noqa: E402
 from tinygradcnn.onnx.exporters import EXPORTERS  # noqa: E402
 
@@ -245,22 +245,19 @@ def test_an_in_place_write_the_trace_cannot_see_is_refused(tmp_path):
             export(model, tg.ones((2, 3)), str(tmp_path / "m.onnx"))
 
 
-# the zoo at small inputs (side of the square RGB input); a model not registered (yet) is
-# skipped. resnet20 and mobilenet_v2 (depthwise convs, ReLU6) run in CI, the others with -m zoo.
-ZOO = {"resnet20": 32, "resnet18": 32, "resnext50_32x4d": 32, "vgg11_bn": 32, "alexnet": 64,
-       "googlenet": 64, "mobilenet_v2": 32, "efficientnet_b0": 32, "convnext_tiny": 32}
-
-
+# every registered model at a small input (channels from its registered size; the side of the
+# square input is 32, 64 for the two whose pools need more); resnet20 and mobilenet_v2
+# (depthwise convs, ReLU6) run in CI, all the others with -m zoo.
+SIDE = {"alexnet": 64, "googlenet": 64, "lenet5": 28, "fashion-cnn": 28}
 IN_CI = ("resnet20", "mobilenet_v2")
 
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=() if name in IN_CI else pytest.mark.zoo)
-                                  for name in ZOO])
+                                  for name in list_models()])
 def test_zoo_model_matches_onnxruntime(name, tmp_path):
-    if name not in list_models():
-        pytest.skip(f"{name} is not registered in this version")
+    channels, side = INPUT_SIZES[name][0], SIDE.get(name, 32)
     tg.manual_seed(5)
-    roundtrip(get_model(name), (3, ZOO[name], ZOO[name]), tmp_path, batches=(1, 2))
+    roundtrip(get_model(name), (channels, side, side), tmp_path, batches=(1, 2))
 
 
 def test_face_recognition_network_matches_onnxruntime(tmp_path):
