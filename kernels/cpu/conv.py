@@ -159,13 +159,11 @@ def _conv_planes_kernel(planes, weights, offsets, bias, block_start, block_size,
             for oh in range(p0 // Wq, min(OH, (p0 + tp + Wq - 1) // Wq)):
                 ow0 = max(0, p0 - oh * Wq)
                 ow1 = min(OW, p0 + tp - oh * Wq)
-                if ow0 >= ow1:  # the tile starts in this row's padding columns, past OW:
-                    continue    # nothing to copy (and q0 + ow1 < 0 would wrap the slice)
-                q0 = oh * Wq - p0
                 if ow1 <= ow0:
                     # the tile starts in this row's spare columns (ow >= OW): nothing of the
                     # row is in it, and q0 + ow1 < 0 would wrap round in the slice below
                     continue
+                q0 = oh * Wq - p0
                 for j in range(real):
                     out[n, o0 + j, oh, ow0:ow1] = acc[j, q0 + ow0:q0 + ow1]
 
