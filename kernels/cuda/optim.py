@@ -51,9 +51,13 @@ def _sgd_kernel(param, grad, buf, lr, momentum, dampening, weight_decay, nestero
                 use_momentum, first_step, maximize):
     """One thread updates its elements of ``param`` (and the momentum buffer)."""
     start, stride = cuda.grid(1), cuda.gridsize(1)
+    unused = param.dtype.type(0)  # for the buffers a variant lacks
     for k in range(start, param.size, stride):
-        _sgd_update(param, grad, buf, k, lr, momentum, dampening, weight_decay, nesterov,
-                    use_momentum, first_step, maximize)
+        b = buf[k] if use_momentum else unused
+        param[k], b = _sgd_update(param[k], grad[k], b, lr, momentum, dampening, weight_decay,
+                                  nesterov, use_momentum, first_step, maximize)
+        if use_momentum:
+            buf[k] = b
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, step: int, lr: float, beta1: float = 0.9,
@@ -80,10 +84,14 @@ def _adam_kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, be
                  weight_decay, decoupled, amsgrad, step_size, bias_correction2_sqrt, maximize):
     """One thread updates its elements of ``param``, ``exp_avg`` and ``exp_avg_sq``."""
     start, stride = cuda.grid(1), cuda.gridsize(1)
+    unused = param.dtype.type(0)  # for the buffers a variant lacks
     for k in range(start, param.size, stride):
-        _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, k, lr, beta1, beta2, eps,
-                     weight_decay, decoupled, amsgrad, step_size, bias_correction2_sqrt,
-                     maximize)
+        v_max = max_exp_avg_sq[k] if amsgrad else unused
+        param[k], exp_avg[k], exp_avg_sq[k], v_max = _adam_update(
+            param[k], grad[k], exp_avg[k], exp_avg_sq[k], v_max, lr, beta1, beta2, eps,
+            weight_decay, decoupled, amsgrad, step_size, bias_correction2_sqrt, maximize)
+        if amsgrad:
+            max_exp_avg_sq[k] = v_max
 
 
 def nadam_step(param, grad, exp_avg, exp_avg_sq, step: int, lr: float, beta1: float,
@@ -109,8 +117,9 @@ def _nadam_kernel(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weigh
     """One thread updates its elements of ``param``, ``exp_avg`` and ``exp_avg_sq``."""
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, param.size, stride):
-        _nadam_update(param, grad, exp_avg, exp_avg_sq, k, lr, beta1, beta2, eps, weight_decay,
-                      decoupled, maximize, bias_correction2, grad_coef, exp_avg_coef)
+        param[k], exp_avg[k], exp_avg_sq[k] = _nadam_update(
+            param[k], grad[k], exp_avg[k], exp_avg_sq[k], lr, beta1, beta2, eps, weight_decay,
+            decoupled, maximize, bias_correction2, grad_coef, exp_avg_coef)
 
 
 def adadelta_step(param, grad, square_avg, acc_delta, lr: float, rho: float = 0.9,
@@ -130,8 +139,8 @@ def _adadelta_kernel(param, grad, square_avg, acc_delta, lr, rho, eps, weight_de
     """One thread updates its elements of ``param``, ``square_avg`` and ``acc_delta``."""
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, param.size, stride):
-        _adadelta_update(param, grad, square_avg, acc_delta, k, lr, rho, eps, weight_decay,
-                         maximize)
+        param[k], square_avg[k], acc_delta[k] = _adadelta_update(
+            param[k], grad[k], square_avg[k], acc_delta[k], lr, rho, eps, weight_decay, maximize)
 
 
 def adagrad_step(param, grad, state_sum, step: int, lr: float, lr_decay: float = 0.0,
@@ -152,7 +161,8 @@ def _adagrad_kernel(param, grad, state_sum, clr, eps, weight_decay, maximize):
     """One thread updates its elements of ``param`` and ``state_sum``."""
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, param.size, stride):
-        _adagrad_update(param, grad, state_sum, k, clr, eps, weight_decay, maximize)
+        param[k], state_sum[k] = _adagrad_update(param[k], grad[k], state_sum[k], clr, eps,
+                                                 weight_decay, maximize)
 
 
 def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buf, lr: float,
@@ -178,6 +188,14 @@ def _rmsprop_kernel(param, grad, square_avg, grad_avg, buf, lr, alpha, eps, weig
                     momentum, centered, maximize):
     """One thread updates its elements of ``param``, ``square_avg`` and the buffers in use."""
     start, stride = cuda.grid(1), cuda.gridsize(1)
+    unused = param.dtype.type(0)  # for the buffers a variant lacks
     for k in range(start, param.size, stride):
-        _rmsprop_update(param, grad, square_avg, grad_avg, buf, k, lr, alpha, eps, weight_decay,
-                        momentum, centered, maximize)
+        mean = grad_avg[k] if centered else unused
+        b = buf[k] if momentum > 0.0 else unused
+        param[k], square_avg[k], mean, b = _rmsprop_update(
+            param[k], grad[k], square_avg[k], mean, b, lr, alpha, eps, weight_decay, momentum,
+            centered, maximize)
+        if centered:
+            grad_avg[k] = mean
+        if momentum > 0.0:
+            buf[k] = b
