@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from ..shapes import ConvGeometry, Pair
 from .launch import threaded
@@ -27,6 +27,16 @@ from .launch import threaded
 # Floats in the widest SIMD register (AVX-512): the kernels' loops run in whole vectors, so
 # the planes end with a vector's worth of margin.
 VECTOR = 16
+
+
+@njit(inline="always")
+def copy_run(dst, d0, src, s0, count):
+    """``dst[d0:d0 + count] = src[s0:s0 + count]`` on 1-d arrays, as a loop: Numba's
+    array-to-array slice assignment compiles a shape check whose error message costs
+    seconds of compile time in every process with an empty cache (3 s measured here);
+    LLVM turns this loop into the same memcpy."""
+    for i in range(count):
+        dst[d0 + i] = src[s0 + i]
 
 
 class Canvas(NamedTuple):
@@ -79,7 +89,7 @@ def _to_planes(x, top, left, insert, stride, rows, cols, Hq, Wq, length):
                 start = c * plane
                 first, last = start + (top + h0) * Wq, start + (top + max(h0, h1)) * Wq
                 out[n, start:first] = 0
-                out[n, first:last] = flat[n, c * H * W + h0 * W:c * H * W + max(h0, h1) * W]
+                copy_run(out[n], first, flat[n], c * H * W + h0 * W, last - first)
                 out[n, last:start + plane] = 0
             return out
         w0, w1 = max(0, -left), min(W, cols - left)
@@ -92,7 +102,7 @@ def _to_planes(x, top, left, insert, stride, rows, cols, Hq, Wq, length):
                 h = r - top
                 if 0 <= h < H and w1 > w0:
                     row[:lo] = 0
-                    row[lo:hi] = x[n, c, h, w0:w1]
+                    copy_run(row, lo, x[n, c, h], w0, hi - lo)
                     row[hi:] = 0
                 else:
                     row[:] = 0
@@ -176,15 +186,16 @@ def _insert_zeros(grad_out: np.ndarray, stride: Pair) -> np.ndarray:
 
 
 @threaded
-def output_grad_rows(grad_out, Wq):
-    """(N, O, OH, OW) -> (N, O, OH * Wq): rows spaced like the input planes', gaps zeroed
-    (the weight gradient's other operand)."""
+def output_grad_rows(grad_out, Wq, length):
+    """(N, O, OH, OW) -> (N, O, length): rows spaced like the input planes', gaps and the
+    tail beyond OH * Wq zeroed (the weight gradient's other operand)."""
     N, O, OH, OW = grad_out.shape
-    out = np.empty((N, O, OH * Wq), grad_out.dtype)  # every value written below
+    out = np.empty((N, O, length), grad_out.dtype)  # every value written below
     for no in prange(N * O):
         n = no // O
         o = no % O
         for oh in range(OH):
-            out[n, o, oh * Wq:oh * Wq + OW] = grad_out[n, o, oh]
+            copy_run(out[n, o], oh * Wq, grad_out[n, o, oh], 0, OW)
             out[n, o, oh * Wq + OW:(oh + 1) * Wq] = 0
+        out[n, o, OH * Wq:] = 0
     return out
