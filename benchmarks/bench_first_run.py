@@ -145,10 +145,10 @@ def main() -> None:
             continue
         print(f"\n{label}: the {min(args.top, len(functions))} costliest of "
               f"{len(functions)} functions compiled (incl. s includes nested compiles)")
-        print(f"  {'function':70s} {'specs':>5s} {'self s':>7s} {'incl. s':>7s}")
+        print(f"  {'specs':>5s} {'self s':>7s} {'incl. s':>7s}  function")
         for entry in functions[:args.top]:
-            print(f"  {entry['function'][-70:]:70s} {entry['specialisations']:5d} "
-                  f"{entry['self_s']:7.2f} {entry['incl_s']:7.2f}")
+            print(f"  {entry['specialisations']:5d} {entry['self_s']:7.2f} "
+                  f"{entry['incl_s']:7.2f}  {entry['function']}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
