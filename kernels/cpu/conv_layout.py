@@ -65,48 +65,49 @@ class Planes(NamedTuple):
     Wq: int
 
 
-@threaded
 def _to_planes(x, top, left, insert, stride, rows, cols, Hq, Wq, length):
     """Scatter ``x`` (N, C, H, W) into planes (N, length), zero wherever x does not land.
 
     Channel c, phase (py, px) starts at ``((c * stride + py) * stride + px) * Hq * Wq``;
-    the other arguments are the fields of a ``Canvas``.
+    the other arguments are the fields of a ``Canvas``. Two kernels, so that a process
+    compiles only the one its convolutions need (each costs seconds with an empty cache).
     """
+    if stride == 1 and insert == 1:
+        return _rows_to_planes(x, top, left, rows, cols, Hq, Wq, length)
+    return _scatter_to_planes(x, top, left, insert, stride, rows, cols, Hq, Wq, length)
+
+
+@threaded
+def _rows_to_planes(x, top, left, rows, cols, Hq, Wq, length):
+    """Stride 1, no zero insertion: one plane per channel, written whole row by row (data
+    and zero margins), so the buffer needs no zero-fill first: a third less memory traffic
+    for a large input."""
     N, C, H, W = x.shape
     plane = Hq * Wq
-    if stride == 1 and insert == 1:
-        # one plane per channel, written whole row by row (data and zero margins), so the
-        # buffer needs no zero-fill first: a third less memory traffic for a large input
-        out = np.empty((N, length), x.dtype)
-        out[:, C * plane:] = 0
-        if left == 0 and cols == W:
-            # no columns added or cut: a channel's rows are one run in x and in its plane
-            flat = x.reshape(N, C * H * W)
-            h0, h1 = max(0, -top), min(H, rows - top)
-            for nc in prange(N * C):
-                n = nc // C
-                c = nc % C
-                start = c * plane
-                first, last = start + (top + h0) * Wq, start + (top + max(h0, h1)) * Wq
-                out[n, start:first] = 0
-                copy_run(out[n], first, flat[n], c * H * W + h0 * W, last - first)
-                out[n, last:start + plane] = 0
-            return out
-        w0, w1 = max(0, -left), min(W, cols - left)
-        lo, hi = left + w0, left + max(w0, w1)
-        for nc in prange(N * C):
-            n = nc // C
-            c = nc % C
-            for r in range(Hq):
-                row = out[n, c * plane + r * Wq:c * plane + (r + 1) * Wq]
-                h = r - top
-                if 0 <= h < H and w1 > w0:
-                    row[:lo] = 0
-                    copy_run(row, lo, x[n, c, h], w0, hi - lo)
-                    row[hi:] = 0
-                else:
-                    row[:] = 0
-        return out
+    out = np.empty((N, length), x.dtype)
+    out[:, C * plane:] = 0
+    w0, w1 = max(0, -left), min(W, cols - left)
+    lo, hi = left + w0, left + max(w0, w1)
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        for r in range(Hq):
+            row = out[n, c * plane + r * Wq:c * plane + (r + 1) * Wq]
+            h = r - top
+            if 0 <= h < H and w1 > w0:
+                row[:lo] = 0
+                copy_run(row, lo, x[n, c, h], w0, hi - lo)
+                row[hi:] = 0
+            else:
+                row[:] = 0
+    return out
+
+
+@threaded
+def _scatter_to_planes(x, top, left, insert, stride, rows, cols, Hq, Wq, length):
+    """The general case: phase planes of a stride, elements spaced ``insert`` apart."""
+    N, C, H, W = x.shape
+    plane = Hq * Wq
     out = np.zeros((N, length), x.dtype)
     for nc in prange(N * C):
         n = nc // C
@@ -135,31 +136,83 @@ def _tap_offsets(channels: int, kernel: Pair, stride: int, dilation: Pair, Hq: i
     return np.ascontiguousarray(offsets.reshape(-1), dtype=np.int64)
 
 
-def _planes(x: np.ndarray, canvas: Canvas, kernel: Pair, dilation: Pair, groups: int,
-            out_size: Pair) -> Planes:
-    """The planes of ``x`` on ``canvas``, for a kernel producing ``out_size`` (rows, cols)."""
-    C = x.shape[1]
+class PlaneShape(NamedTuple):
+    """Where the planes of a ``channels``-channel array on a canvas put things: each plane
+    ``Hq x Wq``, a sample's planes ``length`` long in all (margin included), and the
+    offsets, group stride and row length of a ``Planes``."""
+
+    Hq: int
+    Wq: int
+    length: int
+    offsets: np.ndarray
+    group_stride: int
+
+
+def plane_shape(channels: int, canvas: Canvas, kernel: Pair, dilation: Pair, groups: int,
+                out_rows: int) -> PlaneShape:
+    """The ``PlaneShape`` of ``channels`` channels on ``canvas`` for a kernel producing
+    ``out_rows`` rows of output."""
     stride = canvas.stride
     Hq, Wq = -(-canvas.rows // stride), -(-canvas.cols // stride)
-    channels_per_group = C // groups
+    channels_per_group = channels // groups
     offsets = _tap_offsets(channels_per_group, kernel, stride, dilation, Hq, Wq)
     group_stride = channels_per_group * stride * stride * Hq * Wq
     # The last tap of the last group reads OH * Wq values (in whole vectors) from its offset.
-    needed = (groups - 1) * group_stride + int(offsets.max()) + out_size[0] * Wq + VECTOR
-    length = max(needed, C * stride * stride * Hq * Wq)
-    data = _to_planes(x, *canvas, Hq, Wq, length)
-    return Planes(data, offsets, group_stride, Wq)
+    needed = (groups - 1) * group_stride + int(offsets.max()) + out_rows * Wq + VECTOR
+    length = max(needed, channels * stride * stride * Hq * Wq)
+    return PlaneShape(Hq, Wq, length, offsets, group_stride)
+
+
+def _planes(x: np.ndarray, canvas: Canvas, kernel: Pair, dilation: Pair, groups: int,
+            out_size: Pair) -> Planes:
+    """The planes of ``x`` on ``canvas``, for a kernel producing ``out_size`` (rows, cols)."""
+    shape = plane_shape(x.shape[1], canvas, kernel, dilation, groups, out_size[0])
+    data = _to_planes(x, *canvas, shape.Hq, shape.Wq, shape.length)
+    return Planes(data, shape.offsets, shape.group_stride, shape.Wq)
+
+
+def input_canvas(geometry: ConvGeometry) -> Canvas:
+    """Where the input lands in its planes: padded, split by the stride
+    (``stride[0] == stride[1]``)."""
+    top, _, left, _ = geometry.padding
+    rows, cols = geometry.padded_size
+    return Canvas(top, left, 1, geometry.stride[0], rows, cols)
+
+
+def input_plane_shape(geometry: ConvGeometry) -> PlaneShape:
+    """The ``PlaneShape`` of the input's planes, without the input (the input gradient's)."""
+    g = geometry
+    return plane_shape(g.in_channels, input_canvas(g), (g.kernel_height, g.kernel_width),
+                       g.dilation, g.groups, g.out_height)
 
 
 def input_planes(x: np.ndarray, geometry: ConvGeometry) -> Planes:
     """x (N, C, H, W) padded and split by the stride (``stride[0] == stride[1]``): what the
     forward kernel and the weight gradient read."""
     g = geometry
-    top, _, left, _ = g.padding
-    rows, cols = g.padded_size
-    return _planes(x, Canvas(top, left, 1, g.stride[0], rows, cols),
-                   (g.kernel_height, g.kernel_width), g.dilation, g.groups,
-                   (g.out_height, g.out_width))
+    return _planes(x, input_canvas(g), (g.kernel_height, g.kernel_width), g.dilation,
+                   g.groups, (g.out_height, g.out_width))
+
+
+@threaded
+def from_planes(planes, out, top, left, stride, Hq, Wq):
+    """The adjoint of ``_to_planes`` for an input canvas (no zero insertion): gather
+    ``out`` (N, C, H, W) from its places in the planes (N, length); padding is dropped."""
+    N, C, H, W = out.shape
+    plane = Hq * Wq
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        src = planes[n]
+        for h in range(H):
+            r = top + h
+            row_base = (c * stride + r % stride) * stride * plane + (r // stride) * Wq
+            if stride == 1:
+                copy_run(out[n, c, h], 0, src, row_base + left, W)
+            else:
+                for w in range(W):
+                    col = left + w
+                    out[n, c, h, w] = src[row_base + (col % stride) * plane + col // stride]
 
 
 def output_grad_planes(grad_out: np.ndarray, geometry: ConvGeometry) -> Planes:
