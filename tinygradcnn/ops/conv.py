@@ -27,6 +27,10 @@ from ._checks import (
 )
 
 
+# Inputs of at most this many elements keep their kernel layout from forward to backward.
+KEEP_LAYOUT_MAX_SIZE = 1 << 18
+
+
 class Conv2d(Function):
     """y = conv(x, w) + b;  dx = conv_transpose(dy, w),  dw = corr(x, dy),  db = sum(dy)."""
 
@@ -40,9 +44,12 @@ class Conv2d(Function):
         # (bench_cpu.py's conv shapes and LeNet-5 step, one thread, CPU time, A/B in one
         # process): 1-4% less time per forward+backward (LeNet-5 step 11.0 -> 10.7 ms), for
         # one padded copy of each such conv's input held until its backward (LeNet-5 step:
-        # peak +0.3 MB of 5 MB). Speed wins; backward frees the planes first.
-        ctx.layout = k.conv2d_input_layout(x, weight.shape, *ctx.params) \
-            if ctx.needs_input_grad[1] else None
+        # peak +0.3 MB of 5 MB). Speed wins for small inputs; backward frees the planes
+        # first. A large input's planes are rebuilt in backward instead: a copy is a few
+        # percent of such a conv's time, and holding one per conv nearly doubled the peak
+        # memory of a ResNet-20 step (batch 128) over PyTorch's.
+        keep = ctx.needs_input_grad[1] and x.size <= KEEP_LAYOUT_MAX_SIZE
+        ctx.layout = k.conv2d_input_layout(x, weight.shape, *ctx.params) if keep else None
         return k.conv2d_forward(x, weight, bias, *ctx.params, layout=ctx.layout)
 
     @staticmethod
