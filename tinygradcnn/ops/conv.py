@@ -26,7 +26,6 @@ from ._checks import (
     shape_is,
 )
 
-
 # Inputs of at most this many elements keep their kernel layout from forward to backward.
 KEEP_LAYOUT_MAX_SIZE = 1 << 18
 
