@@ -232,8 +232,11 @@ def train_command(args) -> int:
     channels, height, _ = test_set.image_shape
     loader = data.DataLoader(train_set, batch_size, shuffle=True, seed=args.seed,
                              transform=_augmentation(args))
-    val_loader = data.DataLoader(val_set, 256)
-    test_loader = data.DataLoader(test_set, 256)
+    # evaluated in training-sized batches, as Keras does by default: the kernels then see
+    # the sizes they saw in training, so a first run compiles no second (multi-threaded)
+    # build of them for larger arrays (about 10 s with an empty cache)
+    val_loader = data.DataLoader(val_set, batch_size)
+    test_loader = data.DataLoader(test_set, batch_size)
     try:
         model = _build_model(args.model, channels, height, num_classes=10,
                              dropout=args.dropout)

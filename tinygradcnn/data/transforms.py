@@ -368,7 +368,13 @@ def resize(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     matrices = np.zeros((n, 2, 3))
     matrices[:, 0, 0] = (width - 1) / max(out_w - 1, 1)
     matrices[:, 1, 1] = (height - 1) / max(out_h - 1, 1)
-    return kernels_for("cpu").affine_warp(images, matrices, (out_h, out_w))
+    warp = kernels_for("cpu").affine_warp
+    # in chunks the size of training batches: a whole data set at once would make a first
+    # run compile the kernel's multi-threaded build too, for this one call (2 s)
+    chunk = 64
+    return np.concatenate([warp(images[i:i + chunk], matrices[i:i + chunk], (out_h, out_w))
+                           for i in range(0, n, chunk)]) if n else warp(images, matrices,
+                                                                        (out_h, out_w))
 
 
 def after_to_tensor(transform) -> list[Transform] | None:
