@@ -182,7 +182,7 @@ def format_detection_metrics(result: Mapping[str, Any], class_names: Sequence[st
     """The metrics table a detection run prints: AP@[.5:.95], AP@.5, AP@.75, then AP per
     class (as percentages; "-" for a class without ground truth)."""
     def percent(value: float) -> str:
-        return "-" if value < 0 else f"{100 * value:5.1f}"
+        return f"{'-':>5}" if value < 0 else f"{100 * value:5.1f}"
 
     lines = [f"AP@[.5:.95]  {percent(result['map'])}", f"AP@.5        {percent(result['map_50'])}",
              f"AP@.75       {percent(result['map_75'])}", "AP per class (AP@[.5:.95]):"]
