@@ -98,7 +98,8 @@ def train_detector(train: DetectionCanvas, settings: dict, seed: int, log=print)
                                    length=len(train), seed=seed + epoch)
         loader = DataLoader(canvases, batch_size=settings["batch_size"], shuffle=True,
                             collate_fn=detection_collate)
-        started, totals, batches = time.perf_counter(), {}, 0
+        started, batches = time.perf_counter(), 0
+        totals: dict[str, float] = {}
         model.train()
         for images, targets in loader:
             losses = model(images, targets)
