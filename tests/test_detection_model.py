@@ -123,3 +123,20 @@ def test_bad_calls_are_one_line_errors():
     model.eval()
     with pytest.raises(ValueError, match="targets are for training mode"):
         model(images, targets)
+
+
+def test_the_heads_export_to_onnx(tmp_path):
+    pytest.importorskip("onnx")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    from tinygradcnn.onnx import export
+
+    model = centernet(num_classes=2, width=4, depth=1)
+    model.eval()
+    images = tg.rand(2, 1, 32, 32)
+    export(model, images, str(tmp_path / "centernet.onnx"))
+    session = onnxruntime.InferenceSession(str(tmp_path / "centernet.onnx"))
+    assert [output.name for output in session.get_outputs()] == ["heatmap", "size", "offset"]
+    expected = model(images)
+    for name, value in zip(["heatmap", "size", "offset"],
+                           session.run(None, {"input": images.numpy()}), strict=True):
+        np.testing.assert_allclose(value, expected[name].numpy(), atol=1e-5)
