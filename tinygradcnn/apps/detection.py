@@ -36,7 +36,7 @@ from ..train.detection_metrics import format_detection_metrics, mean_average_pre
 # rewards the low-scoring tail of the ranking); the pictures show those above 0.3.
 SETTINGS = {
     "full": {"epochs": 8, "train_size": 8000, "test_size": 1000, "width": 12, "depth": 2,
-             "batch_size": 32, "lr": 2e-3},
+             "batch_size": 32, "lr": 5e-3},
     "quick": {"epochs": 1, "train_size": 48, "test_size": 16, "width": 4, "depth": 1,
               "batch_size": 16, "lr": 5e-3},
 }
