@@ -7,7 +7,7 @@ import tinygradcnn as tg
 from tinygradcnn import optim
 from tinygradcnn.data import ArrayDataset, DetectionCanvas, detection_collate
 from tinygradcnn.models import centernet, get_model
-from tinygradcnn.models.detection import decode, encode_targets
+from tinygradcnn.models.detection import centernet_heatmap_loss, decode, encode_targets
 
 
 def _digits_like(count: int = 20) -> ArrayDataset:
@@ -35,6 +35,18 @@ def test_encode_targets_puts_a_peak_of_one_on_each_centre():
     assert encoded["index"].tolist() == [3 * 8 + 4]
     np.testing.assert_allclose(encoded["size"], [[4.0, 4.0]])
     np.testing.assert_allclose(encoded["offset"], [[0.0, 0.0]])
+
+
+def test_the_heatmap_loss_is_centernets_penalty_reduced_focal_loss():
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((2, 3, 4, 4))
+    heatmap = rng.uniform(0, 0.9, (2, 3, 4, 4))
+    heatmap[0, 1, 2, 2] = heatmap[1, 0, 0, 3] = 1.0
+    p = 1 / (1 + np.exp(-logits))
+    expected = -np.where(heatmap == 1, (1 - p) ** 2 * np.log(p),
+                         (1 - heatmap) ** 4 * p ** 2 * np.log(1 - p)).sum() / 2
+    loss = centernet_heatmap_loss(tg.tensor(logits), heatmap, num_objects=2)
+    assert loss.item() == pytest.approx(expected, rel=1e-10)
 
 
 def test_decode_turns_a_peak_into_its_box():

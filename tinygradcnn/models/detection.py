@@ -104,13 +104,17 @@ def centernet_heatmap_loss(logits: Tensor, heatmap: np.ndarray, num_objects: int
         y < 1:  -(1 - y)^4 p^2 log(1 - p)   (near a centre y is high: little penalty)
 
     with p = sigmoid(logits); log p and log(1 - p) come from the logits (stable)."""
-    target = Tensor(heatmap, device=logits.device)
-    positive = Tensor((heatmap == 1).astype(heatmap.dtype), device=logits.device)
-    negative_weight = Tensor(((1 - heatmap) ** 4 * (heatmap < 1)).astype(heatmap.dtype),
-                             device=logits.device)
+    def constant(array: np.ndarray) -> Tensor:
+        return Tensor(array.astype(heatmap.dtype), device=logits.device)
+
+    positive = constant(heatmap == 1)
+    negative_weight = constant((1 - heatmap) ** 4 * (heatmap < 1))
     p = logits.sigmoid()
-    minus_log_p = F.binary_cross_entropy_with_logits(logits, positive * 0 + 1, reduction="none")
-    minus_log_not_p = F.binary_cross_entropy_with_logits(logits, target * 0, reduction="none")
+    # BCE against all ones is -log p, against all zeros -log(1 - p), both from the logits
+    minus_log_p = F.binary_cross_entropy_with_logits(logits, constant(np.ones_like(heatmap)),
+                                                     reduction="none")
+    minus_log_not_p = F.binary_cross_entropy_with_logits(
+        logits, constant(np.zeros_like(heatmap)), reduction="none")
     loss = positive * (1 - p) ** 2 * minus_log_p + negative_weight * p ** 2 * minus_log_not_p
     return loss.sum() / max(num_objects, 1)
 
