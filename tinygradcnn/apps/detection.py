@@ -88,7 +88,8 @@ def train_detector(train: DetectionCanvas, settings: dict, seed: int, log=print)
     Returns the model (in eval mode) and the per-epoch mean losses."""
     manual_seed(seed)
     classes = len(train.classes) if train.classes is not None else 10
-    model = centernet(num_classes=classes, width=settings["width"], depth=settings["depth"])
+    model = centernet(num_classes=classes, width=settings["width"], depth=settings["depth"],
+                      size_weight=settings.get("size_weight", 0.1))
     optimizer = optim.Adam(model.parameters(), lr=settings["lr"])
     steps = settings["epochs"] * -(-len(train) // settings["batch_size"])
     schedule = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
