@@ -102,7 +102,8 @@ def train_detector(train: DetectionCanvas, settings: dict, seed: int, log=print)
     history = []
     for epoch in range(settings["epochs"]):
         canvases = DetectionCanvas(train.source, train=True, canvas_size=train.canvas_size,
-                                   length=len(train), seed=seed + epoch)
+                                   objects=train.objects, object_size=train.object_size,
+                                   max_iou=train.max_iou, length=len(train), seed=seed + epoch)
         loader = DataLoader(canvases, batch_size=settings["batch_size"], shuffle=True,
                             collate_fn=detection_collate)
         started, batches = time.perf_counter(), 0
