@@ -1,5 +1,5 @@
 """Scalar code the CPU and the GPU kernels share, once, in plain Python: the random hash, the
-per-element optimizer updates, bilinear sampling and the log-sum-exp.
+per-element optimizer updates, bilinear sampling, the log-sum-exp and the IoU of two boxes.
 
 Like ``kernels/scalar.py`` (the elementwise op math), these functions are compiled by
 ``kernels/cpu/launch.py`` (Numba) and ``kernels/cuda/launch.py`` (CUDA device functions)
@@ -213,3 +213,20 @@ def log_sum_exp(x, base, count, stride):
     for k in range(count):
         total += math.exp(x[base + k * stride] - peak)
     return peak + math.log(total)
+
+
+# ---------------------------------------------------------------------------------------------
+# boxes
+
+
+def box_pair_iou(a, i, b, j):
+    """Intersection over union of box ``a[i]`` and box ``b[j]`` (rows x1, y1, x2, y2).
+
+    The intersection is clamped at 0 (disjoint boxes give 0); two empty boxes give 0 / 0 =
+    nan, as in torchvision."""
+    width = max(min(a[i, 2], b[j, 2]) - max(a[i, 0], b[j, 0]), 0.0)
+    height = max(min(a[i, 3], b[j, 3]) - max(a[i, 1], b[j, 1]), 0.0)
+    inter = width * height
+    area_a = (a[i, 2] - a[i, 0]) * (a[i, 3] - a[i, 1])
+    area_b = (b[j, 2] - b[j, 0]) * (b[j, 3] - b[j, 1])
+    return inter / (area_a + area_b - inter)

@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 from . import data, optim
+from .apps.detection import add_detect_parser, detect_command
 from .apps.faces import add_faces_parser, faces_command
 from .cli_explain import add_explain_parser, explain_command
 from .data import transforms as T
@@ -152,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     add_explain_parser(commands)
     add_export_parser(commands)
     add_faces_parser(commands)
+    add_detect_parser(commands)
     return parser
 
 
@@ -362,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
         return export_command(args)
     if args.command == "faces":
         return faces_command(args)
+    if args.command == "detect":
+        return detect_command(args)
     return summary_command(args)
 
 

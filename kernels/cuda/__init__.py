@@ -5,6 +5,7 @@ compiles nothing: each kernel is compiled on its first launch (and cached on dis
 """
 
 from .augment import affine_warp, crop, horizontal_flip
+from .boxes import box_iou, nms_keep
 from .conv import (
     conv2d_backward_bias,
     conv2d_backward_input,

@@ -4,6 +4,8 @@
     face_training.py      the recognition and verification networks' training
     face_verification.py  FaceVerifier, pair scores, the threshold
     face_pictures.py      misclassified faces, the ROC curve
+    detection.py          `python -m tinygradcnn detect`: CenterNet on canvases of digits
+    detection_pictures.py detections before and after NMS, precision/recall curves
 """
 
 from .face_verification import FaceVerifier as FaceVerifier

@@ -17,6 +17,8 @@ from .datasets import ChecksumError as ChecksumError
 from .datasets import Digits as Digits
 from .datasets import FashionMNIST as FashionMNIST
 from .datasets import data_root as data_root
+from .detection import DetectionCanvas as DetectionCanvas
+from .detection import detection_collate as detection_collate
 from .faces import OlivettiFaces as OlivettiFaces
 from .faces import olivetti_split as olivetti_split
 from .idx import read_idx as read_idx

@@ -16,6 +16,8 @@ from .convnext import convnext_base as convnext_base
 from .convnext import convnext_large as convnext_large
 from .convnext import convnext_small as convnext_small
 from .convnext import convnext_tiny as convnext_tiny
+from .detection import CenterNet as CenterNet
+from .detection import centernet as centernet
 from .efficientnet import EfficientNet as EfficientNet
 from .efficientnet import MBConv as MBConv
 from .efficientnet import efficientnet_b0 as efficientnet_b0

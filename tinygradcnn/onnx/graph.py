@@ -11,7 +11,7 @@ emits ONNX nodes through ``node``.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -176,6 +176,10 @@ def build_model(model: Module, example_input: Any, opset: int = 17, dynamic_batc
     finally:  # each module's own flag back (a fine-tuned model may keep some in eval)
         for module, training in modes:
             object.__setattr__(module, "training", training)
+    if isinstance(output, Mapping):  # a dict of heads (a detector's): named by its keys
+        if tuple(output_names) == ("output",):
+            output_names = tuple(output)
+        output = tuple(output.values())
     outputs = _as_tuple(output, "outputs")
     for tensor in outputs:
         tracer.check_unchanged(tensor, "the model's output")
@@ -234,7 +238,8 @@ def export(model: Module, example_input: Any, path: str, opset: int = 17,
     named as in ``state_dict``; the batch axis is the symbolic ``"batch"`` unless
     ``dynamic_batch=False``. BatchNorm exports as ``BatchNormalization``, or with
     ``fold_batchnorm=True`` folded into the conv before it. The model's training flag is
-    restored afterwards.
+    restored afterwards. A forward that returns a dict of Tensors (a detector's heads)
+    exports one output per entry, named by its keys unless ``output_names`` is given.
 
     Raises ``ExportError`` naming the op and the layer for an op with no exporter, an op
     that only makes sense in training (dropout with ``training=True``), or a forward whose

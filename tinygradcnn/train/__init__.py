@@ -7,6 +7,7 @@ returns, and the metrics of a classifier. The pictures live in `tinygradcnn.viz`
     history.py    History: the per-epoch record
     metrics.py    accuracy, count_correct, confusion_matrix, format_confusion_matrix,
                   roc_curve, roc_auc_score, equal_error_rate (verification)
+    detection_metrics.py  mean_average_precision (COCO box AP), format_detection_metrics
 """
 
 # importable from here, where it lived before the pictures moved to viz
@@ -16,6 +17,8 @@ from .callbacks import EarlyStopping as EarlyStopping
 from .callbacks import ModelCheckpoint as ModelCheckpoint
 from .callbacks import TerminateOnNaN as TerminateOnNaN
 from .checkpoint import CHECKPOINT_FORMAT as CHECKPOINT_FORMAT
+from .detection_metrics import format_detection_metrics as format_detection_metrics
+from .detection_metrics import mean_average_precision as mean_average_precision
 from .history import History as History
 from .loop import Trainer as Trainer
 from .loop import evaluate as evaluate

@@ -159,3 +159,7 @@ def equal_error_rate(labels, scores) -> tuple[float, float]:
     eer = fpr[k - 1] + t * (fpr[k] - fpr[k - 1])
     threshold = thresholds[k] if t >= 0.5 else thresholds[k - 1]
     return float(eer), float(threshold)
+
+
+# detection's metric has a file of its own; `metrics.mean_average_precision` reaches it here
+from .detection_metrics import mean_average_precision as mean_average_precision  # noqa: E402
