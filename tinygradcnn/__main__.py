@@ -26,6 +26,7 @@ from typing import Any
 
 from . import data, optim
 from .apps.faces import add_faces_parser, faces_command
+from .apps.sequence import add_sequence_parser, sequence_command
 from .cli_explain import add_explain_parser, explain_command
 from .data import transforms as T
 from .models import INPUT_SIZES, get_model, list_models, model_arguments
@@ -152,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     add_explain_parser(commands)
     add_export_parser(commands)
     add_faces_parser(commands)
+    add_sequence_parser(commands)
     return parser
 
 
@@ -359,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         return export_command(args)
     if args.command == "faces":
         return faces_command(args)
+    if args.command == "sequence":
+        return sequence_command(args)
     return summary_command(args)
 
 
