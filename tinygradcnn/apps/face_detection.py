@@ -13,6 +13,8 @@ the LFW subset, the astronaut, a few pictures without faces and the cascade's XM
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from .. import nn
@@ -106,7 +108,7 @@ def train_face_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 
     """A FaceDetectorCNN trained on (N, 1, 25, 25) patches and (N,) labels (1: face) with the
     faces' loop (mirrors, small turns and shifts; AdamW, 1cycle)."""
     manual_seed(seed)
-    model = get_model("face-detector-cnn", width=width)
+    model = cast(FaceDetectorCNN, get_model("face-detector-cnn", width=width))
     loss_fn = nn.CrossEntropyLoss()
     train_faces(model.parameters(), lambda x, y: loss_fn(model(x), y), [model], images,
                 labels, epochs, batch_size=32, seed=seed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -91,8 +92,8 @@ def train_recognizer(images: np.ndarray, labels: np.ndarray, epochs: int = 40,
     """A FaceCNN classifying the people in `labels` (0..K-1), trained with label smoothing
     0.1 (five photos per person: confident logits would only memorise them)."""
     manual_seed(seed)
-    model = get_model("face-cnn", num_classes=int(labels.max()) + 1, width=width,
-                      input_size=images.shape[-1])
+    model = cast(FaceCNN, get_model("face-cnn", num_classes=int(labels.max()) + 1,
+                                    width=width, input_size=images.shape[-1]))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
     train_faces(model.parameters(), lambda x, y: loss_fn(model(x), y), [model], images,
                 labels, epochs, seed=seed, **options)
@@ -105,8 +106,9 @@ def train_embedder(images: np.ndarray, labels: np.ndarray, epochs: int = 40, wid
     head (dropped afterwards): the additive cosine margin leaves the people apart by angle,
     which is what cosine scoring of unseen people needs."""
     manual_seed(seed)
-    embedder = get_model("face-embedder", width=width, input_size=images.shape[-1],
-                         embedding_dim=embedding_dim)
+    embedder = cast(FaceEmbedder, get_model("face-embedder", width=width,
+                                            input_size=images.shape[-1],
+                                            embedding_dim=embedding_dim))
     head = CosFace(embedding_dim, int(labels.max()) + 1)
     loss_fn = nn.CrossEntropyLoss()
     train_faces([*embedder.parameters(), *head.parameters()],

@@ -48,7 +48,7 @@ REFERENCE = {
 # minutes here (the paper trains 2000)
 EPOCHS = {"GunPoint": 120, "ArrowHead": 80, "JapaneseVowels": 40, "ItalyPowerDemand": 30}
 DEFAULT_EPOCHS = 60
-QUICK = {"epochs": 2, "widths": (8, 16, 8)}
+QUICK_EPOCHS, QUICK_WIDTHS = 2, (8, 16, 8)
 
 
 def add_sequence_parser(subparsers) -> argparse.ArgumentParser:
@@ -65,7 +65,7 @@ def add_sequence_parser(subparsers) -> argparse.ArgumentParser:
                         help="output folder (default: runs/sequence-<NAME>)")
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"training epochs (default per archive: {EPOCHS}, else "
-                             f"{DEFAULT_EPOCHS}; {QUICK['epochs']} with --quick)")
+                             f"{DEFAULT_EPOCHS}; {QUICK_EPOCHS} with --quick)")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (1e-3)")
     parser.add_argument("--quick", action="store_true",
                         help="a narrow FCN (8/16/8 filters), 2 epochs: checks the pipeline only")
@@ -108,7 +108,7 @@ def sequence_command(args) -> int:
               file=sys.stderr)
         return 2
     epochs = args.epochs if args.epochs is not None else (
-        QUICK["epochs"] if args.quick else EPOCHS.get(name, DEFAULT_EPOCHS))
+        QUICK_EPOCHS if args.quick else EPOCHS.get(name, DEFAULT_EPOCHS))
     if epochs < 1:
         print(f"sequence: --epochs must be at least 1, got {epochs}", file=sys.stderr)
         return 2
@@ -125,7 +125,7 @@ def sequence_command(args) -> int:
           f"{train.num_classes} classes")
 
     manual_seed(args.seed)
-    widths = QUICK["widths"] if args.quick else (128, 256, 128)
+    widths = QUICK_WIDTHS if args.quick else (128, 256, 128)
     model = get_model("fcn1d", in_channels=channels, num_classes=train.num_classes,
                       widths=widths)
     batch_size = int(min(max(n // 10, 1), 16))  # the paper's min(N / 10, 16)

@@ -106,7 +106,7 @@ def aeon_data_dir() -> str | None:
 
 def available_archives(root: str | os.PathLike | None = None) -> list[str]:
     """Names of the archives found where `UCRDataset` looks (sorted)."""
-    names = set()
+    names: set[str] = set()
     for folder in _search_folders(root):
         if os.path.isdir(folder):
             names.update(name for name in os.listdir(folder)
