@@ -27,6 +27,7 @@ from typing import Any
 from . import data, optim
 from .apps.detection import add_detect_parser, detect_command
 from .apps.faces import add_faces_parser, faces_command
+from .apps.sequence import add_sequence_parser, sequence_command
 from .cli_explain import add_explain_parser, explain_command
 from .data import transforms as T
 from .models import INPUT_SIZES, get_model, list_models, model_arguments
@@ -154,6 +155,7 @@ def _parser() -> argparse.ArgumentParser:
     add_export_parser(commands)
     add_faces_parser(commands)
     add_detect_parser(commands)
+    add_sequence_parser(commands)
     return parser
 
 
@@ -366,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         return faces_command(args)
     if args.command == "detect":
         return detect_command(args)
+    if args.command == "sequence":
+        return sequence_command(args)
     return summary_command(args)
 
 

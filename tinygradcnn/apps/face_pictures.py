@@ -1,4 +1,5 @@
-"""The pictures of the faces command: misclassified faces and the verification ROC curve."""
+"""The pictures of the faces command: misclassified faces, the verification ROC curve and
+the detections on a photo."""
 
 from __future__ import annotations
 
@@ -53,6 +54,39 @@ def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, eer: float,
     axes.set_ylim(0, 1.01)
     axes.set_title(title, fontsize=10)
     axes.legend(loc="lower right", fontsize=8)
+    if path is not None:
+        figure.savefig(path, dpi=100)
+    return figure
+
+
+def plot_detections(image: np.ndarray, boxes: np.ndarray, scores: np.ndarray,
+                    reference: np.ndarray, heat_map: tuple[float, np.ndarray] | None = None,
+                    path: str | os.PathLike | None = None,
+                    reference_name: str = "LBP cascade"):
+    """The grey (H, W) image with our boxes (K, 4) x1, y1, x2, y2 and their scores (K,) in
+    red and the reference detector's boxes in cyan; beside it, when given, one level of the
+    heat map ((face size, (h, w) face probabilities)). Returns the Figure (saved if `path`)."""
+    from matplotlib.patches import Rectangle
+
+    panels = 2 if heat_map is not None else 1
+    figure = new_figure("plot_detections", figsize=(4.6 * panels, 4.8), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, panels))
+    axes[0].imshow(image, cmap="gray", vmin=0.0, vmax=1.0)
+    for (x1, y1, x2, y2), score in zip(boxes, scores, strict=True):
+        axes[0].add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, color="red", lw=1.5))
+        axes[0].text(x1, y1 - 3, f"{score:.3f}", color="red", fontsize=7)
+    for x1, y1, x2, y2 in reference:
+        axes[0].add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, color="cyan",
+                                    lw=1.5, linestyle="--"))
+    axes[0].set_title(f"ours (red, {len(boxes)}) and the {reference_name} (cyan, "
+                      f"{len(reference)})", fontsize=9)
+    axes[0].axis("off")
+    if heat_map is not None:
+        size, probabilities = heat_map
+        shown = axes[1].imshow(probabilities, cmap="magma", vmin=0.0, vmax=1.0)
+        axes[1].set_title(f"P(face) of each window, faces of {size:.0f} px", fontsize=9)
+        axes[1].axis("off")
+        figure.colorbar(shown, ax=axes[1], shrink=0.7)
     if path is not None:
         figure.savefig(path, dpi=100)
     return figure

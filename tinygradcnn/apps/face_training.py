@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
 from .. import nn, optim
 from ..autograd import no_grad
 from ..data import transforms as T
-from ..models.faces import CosFace, FaceCNN, l2_normalize
+from ..models.faces import CosFace, FaceCNN, FaceEmbedder
+from ..models.registry import get_model
 from ..random import manual_seed
 from ..tensor import Tensor
 
@@ -90,25 +92,12 @@ def train_recognizer(images: np.ndarray, labels: np.ndarray, epochs: int = 40,
     """A FaceCNN classifying the people in `labels` (0..K-1), trained with label smoothing
     0.1 (five photos per person: confident logits would only memorise them)."""
     manual_seed(seed)
-    model = FaceCNN(int(labels.max()) + 1, width=width, input_size=images.shape[-1])
+    model = cast(FaceCNN, get_model("face-cnn", num_classes=int(labels.max()) + 1,
+                                    width=width, input_size=images.shape[-1]))
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
     train_faces(model.parameters(), lambda x, y: loss_fn(model(x), y), [model], images,
                 labels, epochs, seed=seed, **options)
     return model
-
-
-class FaceEmbedder(nn.Module):
-    """A FaceCNN trunk with a linear embedding: (N, 1, H, W) -> (N, embedding_dim), unit
-    length, so the dot product of two embeddings is their cosine similarity."""
-
-    def __init__(self, width: int = 16, input_size: int = 32, embedding_dim: int = 64,
-                 dropout: float = 0.2) -> None:
-        super().__init__()
-        self.net = FaceCNN(0, width=width, input_size=input_size, embedding_dim=embedding_dim,
-                           dropout=dropout)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return l2_normalize(self.net(x))
 
 
 def train_embedder(images: np.ndarray, labels: np.ndarray, epochs: int = 40, width: int = 16,
@@ -117,7 +106,9 @@ def train_embedder(images: np.ndarray, labels: np.ndarray, epochs: int = 40, wid
     head (dropped afterwards): the additive cosine margin leaves the people apart by angle,
     which is what cosine scoring of unseen people needs."""
     manual_seed(seed)
-    embedder = FaceEmbedder(width, images.shape[-1], embedding_dim)
+    embedder = cast(FaceEmbedder, get_model("face-embedder", width=width,
+                                            input_size=images.shape[-1],
+                                            embedding_dim=embedding_dim))
     head = CosFace(embedding_dim, int(labels.max()) + 1)
     loss_fn = nn.CrossEntropyLoss()
     train_faces([*embedder.parameters(), *head.parameters()],

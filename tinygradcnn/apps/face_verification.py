@@ -19,12 +19,25 @@ from ..train.metrics import equal_error_rate
 from .face_training import downsample, predict_batches
 
 
-def embed_faces(model: nn.Module, images: np.ndarray) -> np.ndarray:
+def embed_faces(model: nn.Module, images: np.ndarray, centre: np.ndarray | None = None
+                ) -> np.ndarray:
     """Unit embeddings (N, D) of (N, 1, H, W) faces: the normalised sum of the embeddings of
-    each face and its mirror image, so a face and its mirror score the same."""
+    each face and its mirror image, so a face and its mirror score the same.
+
+    With `centre` (D,), the mean embedding of the training people (`mean_embedding`), it is
+    subtracted before the final normalisation: what all faces share (the trunk's response
+    to "a face, lit from above") no longer counts as similarity between two people."""
     mirrored = np.ascontiguousarray(images[..., ::-1])
     embeddings = predict_batches(model, images) + predict_batches(model, mirrored)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    if centre is not None:
+        embeddings = embeddings - centre
     return embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+
+
+def mean_embedding(model: nn.Module, images: np.ndarray) -> np.ndarray:
+    """The mean (D,) of the (uncentred) unit embeddings of the training people's faces."""
+    return embed_faces(model, images).mean(axis=0)
 
 
 def pair_scores(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,12 +62,16 @@ class FaceVerifier:
         threshold: the cosine similarity a face needs to be accepted as someone enrolled.
         downsample_factor: the model's input is the images downsampled by this factor
             (2: the 64x64 Olivetti faces become the 32x32 the embedder was trained on).
+        centre: the training people's mean embedding, subtracted from every embedding
+            (`mean_embedding`; the threshold must have been chosen with the same centre).
 
     Each person's template is the normalised mean of their enrolled embeddings.
     """
 
-    def __init__(self, model: nn.Module, threshold: float, downsample_factor: int = 1) -> None:
+    def __init__(self, model: nn.Module, threshold: float, downsample_factor: int = 1,
+                 centre: np.ndarray | None = None) -> None:
         self.model = model
+        self.centre = None if centre is None else np.asarray(centre, dtype=np.float32)
         self.threshold = float(threshold)
         self.downsample_factor = int(downsample_factor)
         self.templates: dict[str, np.ndarray] = {}
@@ -66,7 +83,7 @@ class FaceVerifier:
         if images.ndim != 4 or images.shape[1] != 1:
             raise ValueError(f"FaceVerifier: expected grey images (N, 1, H, W), got shape "
                              f"{images.shape}")
-        return embed_faces(self.model, downsample(images, self.downsample_factor))
+        return embed_faces(self.model, downsample(images, self.downsample_factor), self.centre)
 
     def enroll(self, name: str, images) -> None:
         """Add (or replace) person `name` from one or more photos of them."""

@@ -29,5 +29,7 @@ from .sampler import Sampler as Sampler
 from .sampler import SequentialSampler as SequentialSampler
 from .sampler import SubsetRandomSampler as SubsetRandomSampler
 from .sampler import WeightedRandomSampler as WeightedRandomSampler
+from .ucr import UCRDataset as UCRDataset
+from .ucr import parse_ts as parse_ts
 from .workers import WorkerInfo as WorkerInfo
 from .workers import get_worker_info as get_worker_info

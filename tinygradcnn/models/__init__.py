@@ -28,6 +28,10 @@ from .efficientnet import efficientnet_b4 as efficientnet_b4
 from .efficientnet import efficientnet_b5 as efficientnet_b5
 from .efficientnet import efficientnet_b6 as efficientnet_b6
 from .efficientnet import efficientnet_b7 as efficientnet_b7
+from .faces import FaceCNN as FaceCNN
+from .faces import FaceDetectorCNN as FaceDetectorCNN
+from .faces import FaceEmbedder as FaceEmbedder
+from .fcn1d import FCN1d as FCN1d
 from .googlenet import GoogLeNet as GoogLeNet
 from .googlenet import GoogLeNetOutputs as GoogLeNetOutputs
 from .googlenet import googlenet as googlenet
@@ -72,3 +76,7 @@ from .vgg import vgg19_bn as vgg19_bn
 
 register_model("lenet5", LeNet5, input_size=(1, 28, 28))
 register_model("fashion-cnn", FashionCNN, input_size=(1, 28, 28))
+register_model("face-cnn", FaceCNN, input_size=(1, 32, 32))
+register_model("face-embedder", FaceEmbedder, input_size=(1, 32, 32))
+register_model("face-detector-cnn", FaceDetectorCNN, input_size=(1, 25, 25))
+register_model("fcn1d", FCN1d, input_size=(1, 150))

@@ -1,5 +1,6 @@
-"""A small CNN for 64x64 grey faces, and the CosFace margin head that trains it as an
-embedding network for verification."""
+"""Small CNNs for grey faces: FaceCNN (64x64 or halved faces: recognition), FaceEmbedder (its
+unit-length embedding for verification), the CosFace margin head that trains the embedder, and
+FaceDetectorCNN (25x25 face / non-face patches, slid over a photo to detect faces)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,50 @@ class FaceCNN(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.dropout(self.embed(x)))
+
+
+class FaceEmbedder(nn.Module):
+    """A FaceCNN trunk with a linear embedding: (N, 1, S, S) -> (N, embedding_dim), unit
+    length, so the dot product of two embeddings is their cosine similarity."""
+
+    def __init__(self, width: int = 16, input_size: int = 32, embedding_dim: int = 64,
+                 dropout: float = 0.2) -> None:
+        super().__init__()
+        self.net = FaceCNN(0, width=width, input_size=input_size, embedding_dim=embedding_dim,
+                           dropout=dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return l2_normalize(self.net(x))
+
+
+class FaceDetectorCNN(nn.Module):
+    """Face or not, for a 25x25 grey patch (scikit-image's LFW subset): two conv blocks
+    (3x3 conv, batch norm, ReLU, 2x2 max pool: 25 -> 12 -> 6), a third conv block without
+    pooling, the maps flattened, a linear layer.
+
+    (N, 1, 25, 25) -> (N, 2) logits (class 1: face).
+
+    Args:
+        width: channels of the first block; the blocks have width, 2 and 4 x width.
+        dropout: dropout probability before the linear layer.
+    """
+
+    def __init__(self, width: int = 8, dropout: float = 0.3) -> None:
+        super().__init__()
+        blocks: list[nn.Module] = []
+        channels = 1
+        for scale, pool in ((1, True), (2, True), (4, False)):
+            blocks += [nn.Conv2d(channels, width * scale, 3, padding=1, bias=False),
+                       nn.BatchNorm2d(width * scale), nn.ReLU()]
+            blocks += [nn.MaxPool2d(2)] if pool else []
+            channels = width * scale
+        blocks.append(nn.Flatten())
+        self.features = nn.Sequential(*blocks)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(channels * 6 * 6, 2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.dropout(self.features(x)))
 
 
 class CosFace(nn.Module):

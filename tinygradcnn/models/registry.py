@@ -52,13 +52,13 @@ def _recorded_arguments(factory: Callable[..., Module], args: tuple, kwargs: dic
 
 
 def register_model(name: str, factory: Callable[..., Module] | None = None, *,
-                   input_size: tuple[int, int, int] = (3, 224, 224)):
+                   input_size: tuple[int, ...] = (3, 224, 224)):
     """Make `get_model(name, ...)` (and the CLI's --model) build `factory(...)`.
 
     `register_model("lenet5", LeNet5)` registers a class or function; `@register_model(name)`
     decorates a builder. Either way the builder returned (and registered) records `name` and
     its arguments on every model it builds. `input_size` is the (C, H, W) the model is made
-    for (ImageNet's 3x224x224 by default; `summary` uses it)."""
+    for (ImageNet's 3x224x224 by default; `summary` uses it), (C, T) for a sequence model."""
     if factory is None:
         return functools.partial(register_model, name, input_size=input_size)
 

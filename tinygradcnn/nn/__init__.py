@@ -43,6 +43,7 @@ from .normalization import BatchNorm2d as BatchNorm2d
 from .normalization import LayerNorm as LayerNorm
 from .normalization import LayerNorm2d as LayerNorm2d
 from .parameter import Parameter as Parameter
+from .pooling import AdaptiveAvgPool1d as AdaptiveAvgPool1d
 from .pooling import AdaptiveAvgPool2d as AdaptiveAvgPool2d
 from .pooling import AdaptiveMaxPool2d as AdaptiveMaxPool2d
 from .pooling import AvgPool1d as AvgPool1d

@@ -26,6 +26,7 @@ from tinygradcnn.ops.loss import (  # noqa: F401
 )
 from tinygradcnn.ops.norm import batch_norm, layer_norm, layer_norm2d  # noqa: F401
 from tinygradcnn.ops.pool import (  # noqa: F401
+    adaptive_avg_pool1d,
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
     avg_pool1d,

@@ -86,6 +86,21 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
+class AdaptiveAvgPool1d(Module):
+    """Average a sequence to a fixed length whatever its length: (N, C, L) ->
+    (N, C, output_size); `AdaptiveAvgPool1d(1)` is global average pooling over time."""
+
+    def __init__(self, output_size: int) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool1d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
 class AdaptiveMaxPool2d(Module):
     """Maximum to a fixed output size whatever the input size: (N, C, H, W) ->
     (N, C, *output_size), windows as `AdaptiveAvgPool2d`'s; with `return_indices`, also each

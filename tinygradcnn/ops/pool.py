@@ -206,6 +206,19 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     return out.squeeze(0) if unbatched else out
 
 
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Mean over ``output_size`` near-equal windows of a sequence: (N, C, L) or (C, L) ->
+    (N, C, output_size), window ``i`` covering ``[floor(i*L/O), ceil((i+1)*L/O))``;
+    ``adaptive_avg_pool1d(x, 1)`` is global average pooling over time. The 2-d op over a
+    1-row image (N, C, 1, L)."""
+    op = "adaptive_avg_pool1d"
+    float_tensor(op, "input", input)
+    ndim_in(op, "input", input, (2, 3), "(N, C, L) or (C, L)")
+    (size,) = int_tuple(op, "output_size", output_size, 1, minimum=1)
+    _check_not_empty(op, input, 3)
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
+
+
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
     """Maximum over an ``output_size`` grid of near-equal windows (those of
     ``adaptive_avg_pool2d``): (N, C, H, W) or (C, H, W) -> (N, C, *output_size). The gradient
