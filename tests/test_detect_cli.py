@@ -45,7 +45,7 @@ def test_bad_options_are_one_line_errors(root, tmp_path, capsys):
         main(["detect", "--data", "cifar10"])
 
 
-@pytest.mark.slow
+@pytest.mark.full
 def test_the_full_run_reaches_the_targets(root, tmp_path, capsys):
     assert main(["detect", "--data-dir", root, "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
