@@ -273,3 +273,25 @@ def test_conv2d_input_gradient_when_a_tile_starts_in_a_rows_spare_columns():
     compare_with_torch(lambda x, w: F.conv2d(x, w, None, 2, 3),
                        lambda x, w: __import__("torch").nn.functional.conv2d(x, w, None, 2, 3),
                        x, w, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("x_shape, w_shape, params", [
+    ((2, 16, 9, 11), (16, 16, 3, 3), dict(stride=2, padding=1)),  # odd sizes, whole tiles
+    ((1, 8, 23, 23), (24, 8, 1, 1), dict(stride=2)),  # ResNet's 1x1 shortcut
+    ((2, 8, 10, 9), (16, 4, 3, 2), dict(stride=(2, 3), padding=(1, 0), groups=2)),
+    ((1, 4, 40, 40), (8, 4, 4, 4), dict(stride=4)),  # ConvNeXt's stem: taps past 256 pixels
+    ((2, 3, 16, 16), (8, 3, 3, 3), dict(stride=2, padding=2, dilation=2)),
+])
+def test_conv2d_input_gradient_of_a_strided_conv_as_the_forwards_adjoint(x_shape, w_shape,
+                                                                         params):
+    """Strided convs with 8+ output channels per group take the adjoint path of
+    conv2d_backward_input (the others the transposed convolution): same gradients."""
+    torch = torch_or_skip()
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    compare_with_torch(
+        lambda x, w: F.conv2d(x, w, None, **params),
+        lambda x, w: torch.nn.functional.conv2d(x, w, None, **params),
+        x, w, dtype=np.float64, atol=1e-9, rtol=1e-9,
+    )
