@@ -43,13 +43,16 @@ def roundtrip(model, shape, tmp_path, batches=(1, 3), seed=0, **options):
     for batch in batches:
         x = rng.standard_normal((batch, *shape)).astype(np.float32)
         with tg.no_grad():
-            expected = model(tg.tensor(x)).numpy()
-        (got,) = session.run(None, {"input": x})
-        assert got.shape == expected.shape
-        # 1e-4 of the output's scale: an untrained 100-layer ResNet's logits reach 1e4, where
-        # float32 sums in another order differ by more than 1e-4 in absolute terms
-        scale = max(1.0, float(np.abs(expected).max()))
-        np.testing.assert_allclose(got, expected, atol=1e-4 * scale, rtol=1e-4)
+            output = model(tg.tensor(x))
+        # a dict of outputs (a detector's heads) exports one output per entry, in order
+        outputs = output.values() if isinstance(output, dict) else [output]
+        for got, expected in zip(session.run(None, {"input": x}), outputs, strict=True):
+            expected = expected.numpy()
+            assert got.shape == expected.shape
+            # 1e-4 of the output's scale: an untrained 100-layer ResNet's logits reach 1e4,
+            # where float32 sums in another order differ by more than 1e-4 in absolute terms
+            scale = max(1.0, float(np.abs(expected).max()))
+            np.testing.assert_allclose(got, expected, atol=1e-4 * scale, rtol=1e-4)
     return proto
 
 
@@ -252,7 +255,7 @@ def test_an_in_place_write_the_trace_cannot_see_is_refused(tmp_path):
 # square input is 32, 64 for the two whose pools need more); resnet20 and mobilenet_v2
 # (depthwise convs, ReLU6) run in CI, all the others with -m zoo.
 SIDE = {"alexnet": 64, "googlenet": 64, "lenet5": 28, "fashion-cnn": 28,
-        "face-detector-cnn": 25}
+        "face-detector-cnn": 25, "centernet": 64}
 IN_CI = ("resnet20", "mobilenet_v2")
 
 
