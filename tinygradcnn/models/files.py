@@ -32,8 +32,9 @@ def save_model(model: Module, path: str | os.PathLike,
                input_size: tuple[int, ...] | None = None) -> None:
     """Write `model` (built by a registered builder: `get_model(...)`, `models.resnet18()`)
     to `path`: its registry name, constructor arguments, mode and weights, and the
-    (C, H, W) `input_size` of its images ((C, T) of its series) when given (`load_model` puts it back as
-    `model._input_size`; `summary --model-file` and the teaching views default to it)."""
+    (C, H, W) `input_size` of its images ((C, T) of its series) when given (`load_model`
+    puts it back as `model._input_size`; `summary --model-file` and the teaching views
+    default to it)."""
     name = getattr(model, "_model_name", None)
     arguments = getattr(model, "_build_args", None)
     kind = type(model).__name__
