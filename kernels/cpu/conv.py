@@ -30,7 +30,6 @@ from ..shapes import ConvGeometry, Padding, Pair, conv2d_geometry
 from .conv_layout import (
     VECTOR,
     Planes,
-    copy_run,
     from_planes,
     input_plane_shape,
     input_planes,
@@ -174,7 +173,7 @@ def _conv_planes_kernel(planes, weights, offsets, bias, block_start, block_size,
                     continue
                 q0 = oh * Wq - p0
                 for j in range(real):
-                    copy_run(out[n, o0 + j, oh], ow0, acc[j], q0 + ow0, ow1 - ow0)
+                    out[n, o0 + j, oh, ow0:ow1] = acc[j, q0 + ow0:q0 + ow1]
 
 
 def _channel_blocks(per_group: int) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from ..shapes import ConvGeometry, Pair
 from .launch import threaded
@@ -27,16 +27,6 @@ from .launch import threaded
 # Floats in the widest SIMD register (AVX-512): the kernels' loops run in whole vectors, so
 # the planes end with a vector's worth of margin.
 VECTOR = 16
-
-
-@njit(inline="always")
-def copy_run(dst, d0, src, s0, count):
-    """``dst[d0:d0 + count] = src[s0:s0 + count]`` on 1-d arrays, as a loop: Numba's
-    array-to-array slice assignment compiles a shape check whose error message costs
-    seconds of compile time in every process with an empty cache (3 s measured here);
-    LLVM turns this loop into the same memcpy."""
-    for i in range(count):
-        dst[d0 + i] = src[s0 + i]
 
 
 class Canvas(NamedTuple):
@@ -96,7 +86,7 @@ def _rows_to_planes(x, top, left, rows, cols, Hq, Wq, length):
             h = r - top
             if 0 <= h < H and w1 > w0:
                 row[:lo] = 0
-                copy_run(row, lo, x[n, c, h], w0, hi - lo)
+                row[lo:hi] = x[n, c, h, w0:w1]
                 row[hi:] = 0
             else:
                 row[:] = 0
@@ -208,7 +198,7 @@ def from_planes(planes, out, top, left, stride, Hq, Wq):
             r = top + h
             row_base = (c * stride + r % stride) * stride * plane + (r // stride) * Wq
             if stride == 1:
-                copy_run(out[n, c, h], 0, src, row_base + left, W)
+                out[n, c, h] = src[row_base + left:row_base + left + W]
             else:
                 for w in range(W):
                     col = left + w
@@ -248,7 +238,7 @@ def output_grad_rows(grad_out, Wq, length):
         n = no // O
         o = no % O
         for oh in range(OH):
-            copy_run(out[n, o], oh * Wq, grad_out[n, o, oh], 0, OW)
+            out[n, o, oh * Wq:oh * Wq + OW] = grad_out[n, o, oh]
             out[n, o, oh * Wq + OW:(oh + 1) * Wq] = 0
         out[n, o, OH * Wq:] = 0
     return out
