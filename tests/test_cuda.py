@@ -187,6 +187,7 @@ def test_augment_and_optimizer_kernels_match_the_cpu(kernels):
     _both(kernels, "affine_warp", images, matrices, (4, 5), 0.0)
     _both(kernels, "horizontal_flip", images, np.array([True, False]))
     _both(kernels, "crop", images, np.array([[0, 1], [2, 3]]), (4, 4), 1, 0.0)
+    _both(kernels, "erase", images, np.array([[1, 2, 3, 2], [0, 0, 0, 0]]), 0.5)
     param, grad = _rand(10), _rand(10, seed=1)
     state_cpu = [param.copy(), np.zeros(10, np.float32), np.zeros(10, np.float32)]
     state_gpu = [cuda.from_numpy(a) for a in state_cpu]

@@ -1,4 +1,4 @@
-"""Face detection in the faces command: the LFW split, box IoU and NMS, the sliding-window
+"""Face detection in the faces command: the LFW split, the sliding-window
 detector on a synthetic picture, scikit-image's cascade on the astronaut, and the quick
 command's detection line, picture and model file.
 
@@ -18,10 +18,9 @@ from tinygradcnn import nn  # noqa: E402
 from tinygradcnn.__main__ import main  # noqa: E402
 from tinygradcnn.apps import face_detection  # noqa: E402
 from tinygradcnn.apps.face_detection import (  # noqa: E402
-    box_iou,
+    boxes_iou,
     cascade_faces,
     detect_faces,
-    greedy_nms,
     grey,
     lfw_face_patches,
 )
@@ -41,19 +40,6 @@ def test_lfw_split_holds_out_a_quarter_of_each_class_and_only_lfw_images():
     np.testing.assert_allclose(data["train_images"][-1], 0.5, atol=1e-6)
     train_rows = {row.tobytes() for row in data["train_images"][:150]}
     assert not any(row.tobytes() in train_rows for row in data["test_images"])
-
-
-def test_box_iou_and_greedy_nms_as_torchvision_defines_them():
-    boxes = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30], [1, 1, 10, 10]],
-                     dtype=np.float32)
-    iou = box_iou(boxes, boxes)
-    assert iou[0, 1] == pytest.approx(50 / 150) and iou[0, 2] == 0.0
-    assert iou[0, 3] == pytest.approx(81 / 100) and np.allclose(np.diag(iou), 1.0)
-    scores = np.array([0.9, 0.8, 0.7, 0.95])
-    # box 3 (best) suppresses box 0 (IoU 0.81); box 1 overlaps box 3 by 45/155 < 0.5
-    np.testing.assert_array_equal(greedy_nms(boxes, scores, 0.5), [3, 1, 2])
-    np.testing.assert_array_equal(greedy_nms(boxes, scores, 0.2), [3, 2])
-    assert greedy_nms(np.zeros((0, 4)), np.zeros(0), 0.5).size == 0
 
 
 class _BrightCentre(nn.Module):
@@ -76,7 +62,7 @@ def test_the_sliding_window_finds_a_bright_square_at_its_size():
     # other window overlapping it
     centre = (boxes[0, :2] + boxes[0, 2:]) / 2
     assert np.all(np.abs(centre - [118, 78]) <= 10), boxes[0]
-    assert np.all(box_iou(boxes[:1], boxes[1:]) <= 0.2)
+    assert np.all(boxes_iou(boxes[:1], boxes[1:]) <= 0.2)
     assert [size for size, _ in heat_maps][:2] == [60.0, 75.0]
 
 
@@ -89,7 +75,7 @@ def test_grey_and_the_cascade_on_the_astronaut():
     found = cascade_faces(astronaut, min_size=60, max_size=123)
     # the scikit-image gallery's one face, at the astronaut's face
     assert found.shape == (1, 4)
-    assert box_iou(found, [[177, 69, 267, 159]])[0, 0] > 0.8
+    assert boxes_iou(found, [[177, 69, 267, 159]])[0, 0] > 0.8
 
 
 @pytest.fixture(scope="module")

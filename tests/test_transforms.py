@@ -8,7 +8,7 @@ import tinygradcnn as tg
 from tinygradcnn import data
 from tinygradcnn.backend import kernels_for
 from tinygradcnn.data import transforms as T
-from tinygradcnn.kernels.cpu import affine_warp, crop, horizontal_flip
+from tinygradcnn.kernels.cpu import affine_warp, crop, erase, horizontal_flip
 
 
 @pytest.fixture
@@ -67,6 +67,36 @@ def test_flip_mirrors_only_flagged_images(batch):
         assert np.array_equal(out[n], batch[n, :, :, ::-1] if flag else batch[n])
 
 
+def test_erase_fills_each_box_and_leaves_the_rest(batch):
+    boxes = np.array([[0, 0, 2, 3], [4, 5, 3, 6], [0, 0, 0, 0], [1, 2, 1, 1], [3, 0, 4, 11],
+                      [0, 10, 7, 1]])
+    out = erase(batch, boxes, 0.25)
+    for n, (top, left, height, width) in enumerate(boxes):
+        expected = batch[n].copy()
+        expected[:, top:top + height, left:left + width] = 0.25
+        assert np.array_equal(out[n], expected)
+
+
+def test_random_erasing_draws_boxes_of_the_asked_area_and_ratio():
+    erasing = T.RandomErasing(p=0.5, scale=(0.05, 0.2), ratio=(0.5, 2.0), value=-1.0)
+    boxes = erasing.boxes(2000, 28, 28, np.random.default_rng(0))
+    erased = boxes[:, 2] > 0
+    assert 0.45 < erased.mean() < 0.55               # p
+    top, left, height, width = boxes[erased].T
+    assert np.all((top + height <= 28) & (left + width <= 28) & (top >= 0) & (left >= 0))
+    area = height * width / 28 ** 2                  # rounding moves the edges half a pixel
+    assert area.min() > 0.03 and area.max() < 0.25 and 0.09 < area.mean() < 0.16
+    aspect = height / width
+    assert aspect.min() > 0.35 and aspect.max() < 2.9
+    images = np.ones((16, 3, 28, 28), np.float32)
+    out = T.RandomErasing(p=1.0, value=-1.0)(images, seed=3)
+    erased_pixels = (out == -1).all(axis=1).sum(axis=(1, 2)) / 28 ** 2
+    assert np.all((erased_pixels > 0.01) & (erased_pixels < 0.4))   # every image, one box
+    assert np.array_equal(T.RandomErasing(p=0.0)(images, seed=3), images)
+    with pytest.raises(ValueError, match="RandomErasing: p must be in"):
+        T.RandomErasing(p=1.5)
+
+
 def test_resize_aligns_corners():
     image = np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2)
     out = T.resize(image, (3, 3))[0, 0]
@@ -76,7 +106,8 @@ def test_resize_aligns_corners():
 TRANSFORMS = [
     T.RandomRotation(15), T.RandomAffine(10, translate=0.1, scale=(0.8, 1.2)),
     T.RandomScale(), T.RandomTranslate(0.2), T.RandomCrop((9, 11), padding=2),
-    T.RandomHorizontalFlip(), T.GaussianNoise(0.1), T.GaussianNoise(0.3, clip=(0.0, 1.0)),
+    T.RandomHorizontalFlip(), T.RandomErasing(0.7), T.GaussianNoise(0.1),
+    T.GaussianNoise(0.3, clip=(0.0, 1.0)),
     T.Compose([T.RandomRotation(5), T.GaussianNoise(0.05), T.Normalize(0.5, 0.25)]),
 ]
 

@@ -64,19 +64,21 @@ PRESETS = {
 # Recipes of models that need their own (applied before the data set's defaults): the
 # CIFAR ResNets train as in He et al. 2015, SGD with Nesterov momentum 0.9 from lr 0.1,
 # weight decay 5e-4, a cosine schedule, batch 128; Fashion-MNIST with random crops (padding
-# 2) and horizontal flips, MNIST with small random affine warps (a flipped digit is another
-# digit). Aimed at >= 94.0% test accuracy on Fashion-MNIST and >= 99.5% on MNIST.
+# 2), horizontal flips and random erasing (Zhong et al. 2017 measured ResNet-20 on
+# Fashion-MNIST at 93.8% without it and 95.0% with it), MNIST with small random affine warps
+# (a flipped digit is another digit). Aimed at >= 94.0% test accuracy on Fashion-MNIST and
+# >= 99.5% on MNIST.
 _CIFAR_RESNET = {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True,
                  "weight_decay": 5e-4, "scheduler": "cosine", "batch_size": 128,
                  "augment": True}
 MODEL_PRESETS = {
-    (model, data_set): {**_CIFAR_RESNET, "epochs": epochs}
+    (model, data_set): {**_CIFAR_RESNET, "epochs": epochs, "random_erasing": erasing}
     for model in ("resnet20", "resnet32", "resnet44", "resnet56")
-    for data_set, epochs in (("fashion-mnist", 40), ("mnist", 15))
+    for data_set, epochs, erasing in (("fashion-mnist", 40, 0.5), ("mnist", 10, 0.0))
 }
 # what an option left unset means when no preset sets it
 FALLBACKS = {"optimizer": "adam", "scheduler": "cosine", "weight_decay": 0.0,
-             "nesterov": False}
+             "nesterov": False, "random_erasing": 0.0}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -114,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                        help="random rotation/scale/translation (flips and shifts for "
                             "fashion-mnist); default: on for digits, off otherwise")
+    train.add_argument("--random-erasing", type=float, default=None, metavar="P",
+                       help="with --augment: blank a random rectangle of each image with "
+                            "probability P (default: the preset's, else 0)")
     train.add_argument("--scheduler", default=None, choices=["none", "step", "cosine"],
                        help="learning-rate schedule over the epochs (default: cosine)")
     train.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE",
@@ -198,9 +203,12 @@ def _datasets(args) -> tuple:
 def _augmentation(args) -> T.Transform | None:
     if not args.augment:
         return None
-    if args.data == "fashion-mnist":
-        return T.Compose([T.RandomHorizontalFlip(), T.RandomCrop(28, padding=2)])
-    return T.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.9, 1.1))
+    steps: list[T.Transform] = (
+        [T.RandomHorizontalFlip(), T.RandomCrop(28, padding=2)] if args.data == "fashion-mnist"
+        else [T.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.9, 1.1))])
+    if args.random_erasing:
+        steps.append(T.RandomErasing(args.random_erasing))
+    return steps[0] if len(steps) == 1 else T.Compose(steps)
 
 
 def _optimizer(args, params) -> optim.Optimizer:

@@ -1,6 +1,6 @@
 """The CPU backend: every kernel the ops call, by name (see DESIGN.md, the kernel contract)."""
 
-from .augment import affine_warp, crop, horizontal_flip
+from .augment import affine_warp, crop, erase, horizontal_flip
 from .boxes import box_iou, nms_keep
 from .conv import (
     conv2d_backward_bias,

@@ -1,4 +1,5 @@
-"""Batch augmentation kernels (CPU, Numba): one affine warp, a flip and a padded crop.
+"""Batch augmentation kernels (CPU, Numba): one affine warp, a flip, a padded crop and an
+erased rectangle.
 
 All entry points take a contiguous (N, C, H, W) float32/float64 array and return a new array
 of the same dtype; the per-image random parameters (matrices, flags, offsets) are drawn by
@@ -119,3 +120,30 @@ def _crop_kernel(images, offsets, padding, fill, out):
                         out[b, c, i, j] = images[b, c, y, x]
                     else:
                         out[b, c, i, j] = fill
+
+
+def erase(images: np.ndarray, boxes: np.ndarray, value: float = 0.0) -> np.ndarray:
+    """Fill one rectangle of each image, every channel, with `value`.
+
+    (N, C, H, W), boxes (N, 4) int (top, left, height, width; height 0: the image is left
+    as it is) -> (N, C, H, W). The boxes lie inside their images (the caller draws them)."""
+    out = np.empty_like(images)
+    boxes = np.ascontiguousarray(boxes, dtype=np.int64).reshape(images.shape[0], 4)
+    _erase_kernel(images, boxes, float(value), out)
+    return out
+
+
+@threaded
+def _erase_kernel(images, boxes, value, out):
+    n, channels, height, width = images.shape
+    for b in prange(n):
+        top, left = boxes[b, 0], boxes[b, 1]
+        bottom, right = top + boxes[b, 2], left + boxes[b, 3]
+        for c in range(channels):
+            for i in range(height):
+                inside_rows = top <= i < bottom
+                for j in range(width):
+                    if inside_rows and left <= j < right:
+                        out[b, c, i, j] = value
+                    else:
+                        out[b, c, i, j] = images[b, c, i, j]

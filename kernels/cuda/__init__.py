@@ -4,7 +4,7 @@ kernels over device arrays (see DESIGN.md, the kernel contract). Importing this 
 compiles nothing: each kernel is compiled on its first launch (and cached on disk).
 """
 
-from .augment import affine_warp, crop, horizontal_flip
+from .augment import affine_warp, crop, erase, horizontal_flip
 from .boxes import box_iou, nms_keep
 from .conv import (
     conv2d_backward_bias,

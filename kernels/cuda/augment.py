@@ -1,4 +1,5 @@
-"""Batch augmentation kernels on the GPU: one affine warp, a flip and a padded crop.
+"""Batch augmentation kernels on the GPU: one affine warp, a flip, a padded crop and an
+erased rectangle.
 
 The twins of ``kernels/cpu/augment.py`` (same arguments, same coordinates, same results).
 The per-image parameters (matrices, flags, offsets) are drawn on the host by the caller and
@@ -111,3 +112,33 @@ def _crop_kernel(images, offsets, padding, fill, out):
             out[b, c, i, j] = images[b, c, y, x]
         else:
             out[b, c, i, j] = fill
+
+
+def erase(images, boxes, value: float = 0.0):
+    """Fill one rectangle of each image, every channel, with `value`.
+
+    (N, C, H, W), boxes (N, 4) int (top, left, height, width; height 0: the image is left
+    as it is) -> (N, C, H, W)."""
+    out = cuda.device_array_like(images)
+    boxes = _on_device(boxes, np.int64).reshape(images.shape[0], 4)
+    if images.size:
+        blocks, threads = grid_1d(images.size)
+        _erase_kernel[blocks, threads](images, boxes, float(value), out)
+    return out
+
+
+@cuda.jit(cache=True)
+def _erase_kernel(images, boxes, value, out):
+    """One thread per element: ``value`` inside the image's box, the input elsewhere."""
+    n, channels, height, width = images.shape
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for k in range(start, images.size, stride):
+        j = k % width
+        i = (k // width) % height
+        c = (k // (width * height)) % channels
+        b = k // (width * height * channels)
+        top, left = boxes[b, 0], boxes[b, 1]
+        if top <= i < top + boxes[b, 2] and left <= j < left + boxes[b, 3]:
+            out[b, c, i, j] = value
+        else:
+            out[b, c, i, j] = images[b, c, i, j]

@@ -20,7 +20,9 @@ import numpy as np
 from .. import nn
 from ..models.faces import FaceDetectorCNN
 from ..models.registry import get_model
+from ..ops.boxes import box_iou, nms
 from ..random import manual_seed
+from ..tensor import Tensor
 from .face_training import predict_batches, train_faces
 
 PATCH = 25
@@ -123,29 +125,12 @@ def face_probability(model: nn.Module, patches: np.ndarray) -> np.ndarray:
     return (probabilities[:, 1] / probabilities.sum(axis=1)).astype(np.float32)
 
 
-def box_iou(boxes1: np.ndarray, boxes2: np.ndarray) -> np.ndarray:
-    """IoU of every pair, boxes x1, y1, x2, y2: (N, 4), (M, 4) -> (N, M)."""
-    boxes1 = np.asarray(boxes1, dtype=np.float64).reshape(-1, 4)
-    boxes2 = np.asarray(boxes2, dtype=np.float64).reshape(-1, 4)
-    top_left = np.maximum(boxes1[:, None, :2], boxes2[None, :, :2])
-    bottom_right = np.minimum(boxes1[:, None, 2:], boxes2[None, :, 2:])
-    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
-    area1 = np.prod(boxes1[:, 2:] - boxes1[:, :2], axis=1)
-    area2 = np.prod(boxes2[:, 2:] - boxes2[:, :2], axis=1)
-    return inter / (area1[:, None] + area2[None, :] - inter)
-
-
-def greedy_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Indices of the boxes kept by greedy NMS, best score first (torchvision.ops.nms's
-    semantics: a box is dropped when its IoU with a kept, higher-scoring box exceeds
-    `iou_threshold`). The detector's boxes are a few hundred: plain NumPy is enough here."""
-    order = np.argsort(-scores, kind="stable")
-    keep = []
-    while order.size:
-        best = order[0]
-        keep.append(best)
-        order = order[1:][box_iou(boxes[best], boxes[order[1:]])[0] <= iou_threshold]
-    return np.asarray(keep, dtype=np.int64)
+def boxes_iou(boxes1, boxes2) -> np.ndarray:
+    """IoU of every pair of x1, y1, x2, y2 boxes given as arrays: (N, 4), (M, 4) -> (N, M)
+    (the engine's `ops.box_iou`)."""
+    def as_tensor(boxes) -> Tensor:
+        return Tensor(np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
+    return box_iou(as_tensor(boxes1), as_tensor(boxes2)).numpy()
 
 
 def detect_faces(model: nn.Module, image: np.ndarray, min_size: int = 40,
@@ -184,7 +169,7 @@ def detect_faces(model: nn.Module, image: np.ndarray, min_size: int = 40,
         size *= scale_step
     all_boxes = np.concatenate(boxes).astype(np.float32) if boxes else np.zeros((0, 4), np.float32)
     all_scores = np.concatenate(scores) if scores else np.zeros(0, np.float32)
-    keep = greedy_nms(all_boxes, all_scores, iou_threshold)
+    keep = nms(Tensor(all_boxes), Tensor(all_scores), iou_threshold).numpy()
     return all_boxes[keep], all_scores[keep], heat_maps
 
 
@@ -235,7 +220,7 @@ def run_detection(extra_faces: np.ndarray | None = None, epochs: int = 20, width
                                             max_size=max_size)
     reference = cascade_faces(astronaut, min_size=min_size, max_size=max_size)
     # each cascade face matched with the box of ours that overlaps it most
-    matched = box_iou(reference, boxes).max(axis=1) if len(boxes) else np.zeros(len(reference))
+    matched = boxes_iou(reference, boxes).max(axis=1) if len(boxes) else np.zeros(len(reference))
     return {"model": model, "held_out_accuracy": correct / len(predicted),
             "held_out_correct": correct, "held_out_count": int(len(predicted)),
             "image": astronaut, "boxes": boxes, "scores": scores, "heat_maps": heat_maps,

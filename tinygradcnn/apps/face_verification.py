@@ -6,8 +6,9 @@ anyone enrolled at all?
     name, score = verifier.verify(image)            # ("alice", 0.83), or (None, 0.21)
 
 Scores are cosine similarities of unit embeddings (1: the same direction). The threshold is
-chosen where false accepts and false rejects are equally likely on the people the embedder
-was trained on (`choose_threshold`), never on the people it is used for.
+chosen where false accepts and false rejects are equally likely (`choose_threshold`) on
+training people that a calibration embedder never saw (the faces command's
+`_calibrated_threshold`), never on the people it is used for.
 """
 
 from __future__ import annotations

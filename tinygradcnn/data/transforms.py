@@ -319,6 +319,47 @@ class RandomHorizontalFlip(Transform):
         return _kernels(images).horizontal_flip(images, rng.random(images.shape[0]) < self.p)
 
 
+class RandomErasing(Transform):
+    """With probability `p`, blank out one random rectangle of each image (Zhong et al. 2017,
+    "Random Erasing Data Augmentation"; torchvision's `RandomErasing`): its area a `scale`
+    share of the image, its aspect ratio (height / width) log-uniform in `ratio`, filled with
+    `value` in every channel. Up to 10 draws per image look for a rectangle that fits; an
+    image with none stays whole. The network must recognise a garment from what is left, an
+    occlusion it has not seen, rather than from one tell-tale patch.
+
+    (N, C, H, W) -> (N, C, H, W)."""
+
+    def __init__(self, p: float = 0.5, scale: tuple[float, float] = (0.02, 0.33),
+                 ratio: tuple[float, float] = (0.3, 3.3), value: float = 0.0) -> None:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"RandomErasing: p must be in [0, 1], got {p}")
+        if not 0.0 < scale[0] <= scale[1] <= 1.0 or not 0.0 < ratio[0] <= ratio[1]:
+            raise ValueError(f"RandomErasing: need 0 < scale[0] <= scale[1] <= 1 and "
+                             f"0 < ratio[0] <= ratio[1], got scale={scale}, ratio={ratio}")
+        self.p, self.value = float(p), float(value)
+        self.scale = (float(scale[0]), float(scale[1]))
+        self.ratio = (float(ratio[0]), float(ratio[1]))
+
+    def boxes(self, n: int, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+        """(N, 4) int64 rectangles top, left, height, width (all 0: no erasing)."""
+        boxes = np.zeros((n, 4), dtype=np.int64)
+        log_ratio = np.log(self.ratio)
+        for b in np.flatnonzero(rng.random(n) < self.p):
+            for _ in range(10):
+                area = height * width * rng.uniform(*self.scale)
+                aspect = np.exp(rng.uniform(*log_ratio))
+                h, w = int(round(np.sqrt(area * aspect))), int(round(np.sqrt(area / aspect)))
+                if 0 < h < height and 0 < w < width:
+                    boxes[b] = (rng.integers(0, height - h + 1), rng.integers(0, width - w + 1),
+                                h, w)
+                    break
+        return boxes
+
+    def apply(self, images, rng):
+        n, _, height, width = images.shape
+        return _kernels(images).erase(images, self.boxes(n, height, width, rng), self.value)
+
+
 class GaussianNoise(Transform):
     """Add N(0, std^2) noise to every pixel; `clip=(0, 1)` keeps pixels in range."""
 
