@@ -197,7 +197,7 @@ def faces_command(args) -> int:
         print(f"faces: cannot read the Olivetti faces: {err}", file=sys.stderr)
         return 2
     os.makedirs(args.out, exist_ok=True)
-    side = 64 // settings["factor"]
+    side = 64 // int(settings["factor"])
     print(f"Olivetti faces: {len(faces)} images of {faces.num_classes} people, trained at "
           f"{side}x{side}, {settings['recognition_epochs']} epochs (recognition) and "
           f"{settings['epochs']} (verification) per network")
