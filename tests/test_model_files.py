@@ -175,6 +175,14 @@ def test_cli_summary_reads_a_model_file_at_its_input_size(tmp_path, capsys):
     assert "input (1, 28, 28)" in out and "[-1, 64, 7, 7]" in out
 
 
+def test_cli_summary_of_a_sequence_model_takes_channels_and_length(capsys):
+    assert main(["summary", "--model", "fcn1d", "--input-size", "12", "29"]) == 0
+    out = capsys.readouterr().out
+    assert "input (12, 29)" in out and "[-1, 128, 29]" in out
+    assert main(["summary", "--model", "fcn1d", "--input-size", "3", "4", "5"]) == 2
+    assert "--input-size of fcn1d takes C L or one side" in capsys.readouterr().err
+
+
 def test_cli_unknown_model_is_one_line_listing_the_names(capsys):
     assert main(["summary", "--model", "resnet9000"]) == 2
     err = capsys.readouterr().err.strip()
@@ -201,6 +209,10 @@ def test_cli_train_uses_the_resnet20_preset_under_what_the_command_line_gives():
     assert args.optimizer == "sgd" and args.nesterov and args.weight_decay == 5e-4
     assert args.scheduler == "cosine" and args.batch_size == 128
     assert args.epochs == 40 and args.augment and args.lr == 0.05
+    assert args.random_erasing == 0.5
+    args = _parser().parse_args(["train", "--model", "resnet20", "--data", "mnist"])
+    apply_presets(args)
+    assert args.epochs == 10 and args.random_erasing == 0.0
     args = _parser().parse_args(["train", "--model", "lenet5", "--data", "mnist"])
     apply_presets(args)
     assert args.optimizer == "adam" and args.weight_decay == 0.0 and not args.augment

@@ -141,7 +141,8 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--model-file", default=None, metavar="FILE",
                         help="a model file written by train (model.npz) or tg.save_model")
     show.add_argument("--input-size", type=int, nargs="+", default=None, metavar="N",
-                      help="C H W, or one side H = W (default: the model's, e.g. 3 224 224)")
+                      help="C H W (C L for a sequence model such as fcn1d), or one side "
+                           "(default: the model's, e.g. 3 224 224)")
     show.add_argument("--in-channels", type=int, default=None,
                       help="image channels, with a one-number --input-size")
     show.add_argument("--depth", type=int, default=3,
@@ -307,10 +308,6 @@ def train_command(args) -> int:
 
 
 def summary_command(args) -> int:
-    sizes = args.input_size or []
-    if len(sizes) not in (0, 1, 3):
-        print(f"tinygradcnn: --input-size takes C H W or one side, got {sizes}", file=sys.stderr)
-        return 2
     if args.model_file is not None:
         model = load_model(args.model_file)
         name = model._model_name
@@ -319,18 +316,25 @@ def summary_command(args) -> int:
         if (error := _unknown_model(name)) is not None:
             print(error, file=sys.stderr)
             return 2
-    channels, height, width = INPUT_SIZES[name]
+    # (C, H, W) for an image model, (C, L) for a sequence model such as fcn1d
+    shape = list(INPUT_SIZES[name])
     if args.model_file is not None and model._input_size is not None:
-        channels, height, width = model._input_size  # what it was trained on
-    if len(sizes) == 3:
-        channels, height, width = sizes
+        shape = list(model._input_size)  # what it was trained on
+    sizes = args.input_size or []
+    if len(sizes) == len(shape):
+        shape = list(sizes)
     elif len(sizes) == 1:
-        height = width = sizes[0]
+        shape[1:] = sizes * (len(shape) - 1)
+    elif sizes:
+        layout = "C H W" if len(shape) == 3 else "C L"
+        print(f"tinygradcnn: --input-size of {name} takes {layout} or one side, got {sizes}",
+              file=sys.stderr)
+        return 2
     if args.in_channels is not None:
-        channels = args.in_channels
+        shape[0] = args.in_channels
     if args.model_file is None:
-        model = _build_model(name, channels, height)
-    summary(model, (channels, height, width), depth=args.depth or None)
+        model = _build_model(name, shape[0], shape[1])
+    summary(model, tuple(shape), depth=args.depth or None)
     return 0
 
 
