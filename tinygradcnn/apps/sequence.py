@@ -49,7 +49,7 @@ REFERENCE = {
 }
 # epochs of the full run: enough for the paper's network to fit each archive within a few
 # minutes here (the paper trains 2000)
-EPOCHS = {"GunPoint": 120, "ArrowHead": 80, "JapaneseVowels": 40, "ItalyPowerDemand": 30}
+EPOCHS = {"GunPoint": 120, "ArrowHead": 300, "JapaneseVowels": 40, "ItalyPowerDemand": 30}
 DEFAULT_EPOCHS = 60
 QUICK_EPOCHS, QUICK_WIDTHS = 2, (8, 16, 8)
 
