@@ -20,6 +20,13 @@ from .launch import device_function, grid_1d
 _bilinear_sample = device_function(shared.bilinear_sample)
 
 
+@cuda.jit(device=True, cache=True)
+def _unravel(k, channels, height, width):
+    """(b, c, i, j) of flat index k in a contiguous (N, channels, height, width) array."""
+    return (k // (width * height * channels), (k // (width * height)) % channels,
+            (k // width) % height, k % width)
+
+
 def _on_device(array, dtype):
     if isinstance(array, np.ndarray):
         return cuda.to_device(np.ascontiguousarray(array, dtype=dtype))
@@ -74,10 +81,7 @@ def _horizontal_flip_kernel(images, flags, out):
     n, channels, height, width = images.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, images.size, stride):
-        j = k % width
-        i = (k // width) % height
-        c = (k // (width * height)) % channels
-        b = k // (width * height * channels)
+        b, c, i, j = _unravel(k, channels, height, width)
         out[b, c, i, j] = images[b, c, i, width - 1 - j] if flags[b] else images[b, c, i, j]
 
 
@@ -102,10 +106,7 @@ def _crop_kernel(images, offsets, padding, fill, out):
     out_h, out_w = out.shape[2], out.shape[3]
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, out.size, stride):
-        j = k % out_w
-        i = (k // out_w) % out_h
-        c = (k // (out_w * out_h)) % channels
-        b = k // (out_w * out_h * channels)
+        b, c, i, j = _unravel(k, channels, out_h, out_w)
         y = offsets[b, 0] - padding + i
         x = offsets[b, 1] - padding + j
         if 0 <= y < height and 0 <= x < width:
@@ -133,10 +134,7 @@ def _erase_kernel(images, boxes, value, out):
     n, channels, height, width = images.shape
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(start, images.size, stride):
-        j = k % width
-        i = (k // width) % height
-        c = (k // (width * height)) % channels
-        b = k // (width * height * channels)
+        b, c, i, j = _unravel(k, channels, height, width)
         top, left = boxes[b, 0], boxes[b, 1]
         if top <= i < top + boxes[b, 2] and left <= j < left + boxes[b, 3]:
             out[b, c, i, j] = value
