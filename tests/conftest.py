@@ -1,4 +1,4 @@
-"""Test configuration: the devices to run on and the hypothesis profiles.
+"""Test configuration: the devices to run on, the hypothesis profiles and the real data sets.
 
 With no GPU present, numba's CUDA simulator stands in for one (``NUMBA_ENABLE_CUDASIM=1``),
 so every CUDA kernel is still exercised; the variable must be set before numba.cuda loads.
@@ -10,6 +10,7 @@ import os
 if "NUMBA_ENABLE_CUDASIM" not in os.environ and not glob.glob("/dev/nvidia[0-9]*"):
     os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
 
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 import tinygradcnn as tg  # noqa: E402
@@ -35,6 +36,32 @@ def _available_devices() -> list[str]:
 
 
 DEVICES = _available_devices()
+
+# the data sets beside the checkout (../shared/data), used when TINYGRADCNN_DATA is unset
+SIBLING_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+
+
+def _data_root(needed: str) -> str:
+    """The data folder ($TINYGRADCNN_DATA, else ../shared/data) when it holds `needed`, a
+    path inside it; the test asking for it skips otherwise."""
+    root = os.environ.get("TINYGRADCNN_DATA") or SIBLING_DATA
+    if not os.path.exists(os.path.join(root, needed)):
+        pytest.skip(f"set TINYGRADCNN_DATA to the folder holding {needed} (e.g. ../shared/data)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def mnist_root() -> str:
+    """The data folder holding mnist/ (the IDX files)."""
+    return _data_root("mnist")
+
+
+@pytest.fixture(scope="session")
+def olivetti_root() -> str:
+    """The data folder holding olivetti-faces/olivettifaces.mat."""
+    from tinygradcnn.data.faces import FILENAME, FOLDER
+
+    return _data_root(os.path.join(FOLDER, FILENAME))
 
 
 def pytest_report_header(config):

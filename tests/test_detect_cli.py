@@ -2,27 +2,16 @@
 run on real MNIST canvases behind `-m slow`."""
 
 import json
-import os
 
 import pytest
 
 import tinygradcnn as tg
 from tinygradcnn.__main__ import main
 
-SIBLING_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 
-
-@pytest.fixture
-def root():
-    root = os.environ.get("TINYGRADCNN_DATA") or SIBLING_DATA
-    if not os.path.isdir(os.path.join(root, "mnist")):
-        pytest.skip("set TINYGRADCNN_DATA to the folder holding mnist/ (e.g. ../shared/data)")
-    return root
-
-
-def test_quick_run_prints_the_table_and_writes_the_model(root, tmp_path, capsys):
+def test_quick_run_prints_the_table_and_writes_the_model(mnist_root, tmp_path, capsys):
     out = tmp_path / "detect"
-    assert main(["detect", "--quick", "--data-dir", root, "--out", str(out)]) == 0
+    assert main(["detect", "--quick", "--data-dir", mnist_root, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     for heading in ("AP@[.5:.95]", "AP@.5 ", "AP@.75", "AP per class"):
         assert heading in printed
@@ -37,8 +26,8 @@ def test_quick_run_prints_the_table_and_writes_the_model(root, tmp_path, capsys)
     assert set(found[0]) == {"boxes", "scores", "labels"}
 
 
-def test_bad_options_are_one_line_errors(root, tmp_path, capsys):
-    assert main(["detect", "--quick", "--data-dir", root, "--epochs", "0",
+def test_bad_options_are_one_line_errors(mnist_root, tmp_path, capsys):
+    assert main(["detect", "--quick", "--data-dir", mnist_root, "--epochs", "0",
                  "--out", str(tmp_path)]) == 2
     assert "detect: --epochs must be positive, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
@@ -46,8 +35,8 @@ def test_bad_options_are_one_line_errors(root, tmp_path, capsys):
 
 
 @pytest.mark.full
-def test_the_full_run_reaches_the_targets(root, tmp_path, capsys):
-    assert main(["detect", "--data-dir", root, "--out", str(tmp_path)]) == 0
+def test_the_full_run_reaches_the_targets(mnist_root, tmp_path, capsys):
+    assert main(["detect", "--data-dir", mnist_root, "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())
     print(capsys.readouterr().out)
     assert results["map_50"] >= 0.95 and results["map"] >= 0.70, results

@@ -5,7 +5,6 @@ command's detection line, picture and model file.
 Needs scikit-image (the `faces` extra); the tests skip without it."""
 
 import json
-import os
 import sys
 
 import numpy as np
@@ -24,9 +23,6 @@ from tinygradcnn.apps.face_detection import (  # noqa: E402
     grey,
     lfw_face_patches,
 )
-from tinygradcnn.data.faces import FILENAME, FOLDER  # noqa: E402
-
-SIBLING_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 
 
 def test_lfw_split_holds_out_a_quarter_of_each_class_and_only_lfw_images():
@@ -78,16 +74,9 @@ def test_grey_and_the_cascade_on_the_astronaut():
     assert boxes_iou(found, [[177, 69, 267, 159]])[0, 0] > 0.8
 
 
-@pytest.fixture(scope="module")
-def root():
-    folder = os.environ.get("TINYGRADCNN_DATA") or SIBLING_DATA
-    if not os.path.isfile(os.path.join(folder, FOLDER, FILENAME)):
-        pytest.skip("set TINYGRADCNN_DATA to the folder holding olivetti-faces/")
-    return folder
-
-
-def test_faces_quick_prints_the_detection_line_and_writes_the_detector(root, tmp_path, capsys):
-    assert main(["faces", "--quick", "--data-dir", root, "--out", str(tmp_path)]) == 0
+def test_faces_quick_prints_the_detection_line_and_writes_the_detector(olivetti_root, tmp_path,
+                                                                       capsys):
+    assert main(["faces", "--quick", "--data-dir", olivetti_root, "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     line = next(row for row in printed.splitlines() if row.startswith("detection"))
     assert "held-out accuracy" in line and "IoU vs the LBP cascade" in line

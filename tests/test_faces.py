@@ -21,20 +21,10 @@ from tinygradcnn.models.faces import l2_normalize
 from tinygradcnn.tensor import Tensor
 from tinygradcnn.train.metrics import equal_error_rate, roc_auc_score, roc_curve
 
-SIBLING_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-
 
 @pytest.fixture(scope="module")
-def root():
-    folder = os.environ.get("TINYGRADCNN_DATA") or SIBLING_DATA
-    if not os.path.isfile(os.path.join(folder, FOLDER, FILENAME)):
-        pytest.skip("set TINYGRADCNN_DATA to the folder holding olivetti-faces/")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def faces(root):
-    return data.OlivettiFaces(root, download=False)
+def faces(olivetti_root):
+    return data.OlivettiFaces(olivetti_root, download=False)
 
 
 # --------------------------------------------------------------------------- the loader
@@ -52,9 +42,9 @@ def test_olivetti_faces_are_400_grey_64x64_images_of_40_people(faces):
     assert top > bottom + 0.1 and top > images[..., :10].mean() + 0.05
 
 
-def test_a_corrupted_copy_is_refused(root, tmp_path):
+def test_a_corrupted_copy_is_refused(olivetti_root, tmp_path):
     copy = tmp_path / FILENAME
-    shutil.copy(os.path.join(root, FOLDER, FILENAME), copy)
+    shutil.copy(os.path.join(olivetti_root, FOLDER, FILENAME), copy)
     raw = bytearray(copy.read_bytes())
     raw[5000] ^= 0xFF
     copy.write_bytes(bytes(raw))
@@ -62,8 +52,8 @@ def test_a_corrupted_copy_is_refused(root, tmp_path):
         data.OlivettiFaces(tmp_path, download=False)
 
 
-def test_a_flat_folder_and_the_environment_variable_are_read(root, tmp_path, monkeypatch):
-    shutil.copy(os.path.join(root, FOLDER, FILENAME), tmp_path / FILENAME)
+def test_a_flat_folder_and_the_environment_variable_are_read(olivetti_root, tmp_path, monkeypatch):
+    shutil.copy(os.path.join(olivetti_root, FOLDER, FILENAME), tmp_path / FILENAME)
     assert len(data.OlivettiFaces(tmp_path, download=False)) == 400
     monkeypatch.setenv("TINYGRADCNN_DATA", str(tmp_path))
     assert len(data.OlivettiFaces(download=False)) == 400
@@ -187,8 +177,8 @@ def test_downsample_averages_blocks():
 # --------------------------------------------------------------------------- the command
 
 
-def test_faces_quick_trains_both_networks_and_writes_its_pictures(root, tmp_path, capsys):
-    assert main(["faces", "--quick", "--data-dir", root, "--out", str(tmp_path)]) == 0
+def test_faces_quick_trains_both_networks_and_writes_its_pictures(olivetti_root, tmp_path, capsys):
+    assert main(["faces", "--quick", "--data-dir", olivetti_root, "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "recognition test accuracy" in printed and "verification EER" in printed
     results = json.loads((tmp_path / "results.json").read_text())

@@ -3,7 +3,6 @@
 Needs the IDX files: TINYGRADCNN_DATA=../shared/data (the folder holding mnist/); without
 it the test looks in ../shared/data beside the checkout, and skips when that is missing too."""
 
-import os
 import time
 
 import pytest
@@ -12,18 +11,12 @@ import tinygradcnn as tg
 from tinygradcnn import data, optim
 from tinygradcnn.models import LeNet5
 
-# the data sets beside the checkout (../shared/data), used when TINYGRADCNN_DATA is unset
-SIBLING_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-
 
 @pytest.mark.slow
-def test_lenet5_learns_a_slice_of_real_mnist():
-    root = os.environ.get("TINYGRADCNN_DATA") or SIBLING_DATA
-    if not os.path.isdir(os.path.join(root, "mnist")):
-        pytest.skip("set TINYGRADCNN_DATA to the folder holding mnist/ (e.g. ../shared/data)")
+def test_lenet5_learns_a_slice_of_real_mnist(mnist_root):
     tg.manual_seed(0)
-    train = data.Subset(data.MNIST(root, train=True, download=False), range(6000))
-    test = data.Subset(data.MNIST(root, train=False, download=False), range(2000))
+    train = data.Subset(data.MNIST(mnist_root, train=True, download=False), range(6000))
+    test = data.Subset(data.MNIST(mnist_root, train=False, download=False), range(2000))
     model = LeNet5()
     started = time.perf_counter()
     tg.fit(model, data.DataLoader(train, 64, shuffle=True, seed=0), 2,
