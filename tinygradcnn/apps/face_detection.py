@@ -128,9 +128,9 @@ def face_probability(model: nn.Module, patches: np.ndarray) -> np.ndarray:
 def boxes_iou(boxes1, boxes2) -> np.ndarray:
     """IoU of every pair of x1, y1, x2, y2 boxes given as arrays: (N, 4), (M, 4) -> (N, M)
     (the engine's `ops.box_iou`)."""
-    def as_tensor(boxes) -> Tensor:
-        return Tensor(np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
-    return box_iou(as_tensor(boxes1), as_tensor(boxes2)).numpy()
+    first, second = (Tensor(np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
+                     for boxes in (boxes1, boxes2))
+    return box_iou(first, second).numpy()
 
 
 def detect_faces(model: nn.Module, image: np.ndarray, min_size: int = 40,

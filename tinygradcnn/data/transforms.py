@@ -343,16 +343,19 @@ class RandomErasing(Transform):
     def boxes(self, n: int, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
         """(N, 4) int64 rectangles top, left, height, width (all 0: no erasing)."""
         boxes = np.zeros((n, 4), dtype=np.int64)
-        log_ratio = np.log(self.ratio)
-        for b in np.flatnonzero(rng.random(n) < self.p):
-            for _ in range(10):
-                area = height * width * rng.uniform(*self.scale)
-                aspect = np.exp(rng.uniform(*log_ratio))
-                h, w = int(round(np.sqrt(area * aspect))), int(round(np.sqrt(area / aspect)))
-                if 0 < h < height and 0 < w < width:
-                    boxes[b] = (rng.integers(0, height - h + 1), rng.integers(0, width - w + 1),
-                                h, w)
-                    break
+        # all 10 draws of every image at once; each image keeps its first that fits
+        area = height * width * rng.uniform(*self.scale, size=(n, 10))
+        aspect = np.exp(rng.uniform(np.log(self.ratio[0]), np.log(self.ratio[1]), size=(n, 10)))
+        h = np.rint(np.sqrt(area * aspect)).astype(np.int64)
+        w = np.rint(np.sqrt(area / aspect)).astype(np.int64)
+        fits = (h > 0) & (h < height) & (w > 0) & (w < width)
+        chosen = (rng.random(n) < self.p) & fits.any(axis=1)
+        rows = np.flatnonzero(chosen)
+        first = fits[rows].argmax(axis=1)
+        h, w = h[rows, first], w[rows, first]
+        top = (rng.random(rows.size) * (height - h + 1)).astype(np.int64)
+        left = (rng.random(rows.size) * (width - w + 1)).astype(np.int64)
+        boxes[rows] = np.stack([top, left, h, w], axis=1)
         return boxes
 
     def apply(self, images, rng):
