@@ -1,5 +1,5 @@
-"""Output sizes of sliding-window ops and a convolution's geometry, shared by the CPU and GPU
-kernels (plain Python).
+"""Output sizes of sliding-window ops, a convolution's geometry and the losses' class layout,
+shared by the CPU and GPU kernels (plain Python).
 
 The sizes go one axis at a time, for an input of ``size`` with a window of ``kernel`` taps
 ``dilation`` apart, moved ``stride`` at a time over the input with its padding.
@@ -11,6 +11,17 @@ from typing import NamedTuple
 
 Pair = tuple[int, int]
 Padding = tuple[int, int, int, int]  # top, bottom, left, right
+
+
+def class_layout(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """(N, C, inner) for class scores of ``shape``: (C,), (N, C) or (N, C, d1, ...), as the
+    losses read them (the class axis is 1, every axis after it is a position)."""
+    if len(shape) == 1:
+        return 1, shape[0], 1
+    inner = 1
+    for size in shape[2:]:
+        inner *= size
+    return shape[0], shape[1], inner
 
 
 def conv2d_output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int,

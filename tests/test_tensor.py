@@ -143,7 +143,7 @@ def test_tensor_methods_are_declared_in_the_class_body_with_docstrings():
     import inspect
 
     # declared in Tensor's class body or in one of its method mixins (tensor_math.py,
-    # tensor_layout.py), never attached from outside
+    # tensor_layout.py, tensor_inplace.py), never attached from outside
     owners = {cls: cls.__dict__ for cls in tg.Tensor.__mro__ if cls is not object}
 
     def declared(name):
@@ -156,4 +156,5 @@ def test_tensor_methods_are_declared_in_the_class_body_with_docstrings():
     for name in ["reshape", "sum", "relu", "matmul", "flatten", "add"]:
         assert declared(name).__doc__, name
     assert {cls.__module__ for cls in owners} == {
-        "tinygradcnn.tensor", "tinygradcnn.tensor_math", "tinygradcnn.tensor_layout"}
+        "tinygradcnn.tensor", "tinygradcnn.tensor_math", "tinygradcnn.tensor_layout",
+        "tinygradcnn.tensor_inplace"}

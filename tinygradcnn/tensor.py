@@ -31,7 +31,7 @@ from .dtypes import int32 as int32
 from .dtypes import int64 as int64
 from .dtypes import uint8 as uint8
 from .hooks import RemovableHandle
-from .random import next_seed
+from .tensor_inplace import InPlaceMethods
 from .tensor_layout import LayoutMethods
 from .tensor_math import MathMethods
 
@@ -59,7 +59,7 @@ class _Version:
         self.value = 0
 
 
-class Tensor(MathMethods, LayoutMethods):
+class Tensor(MathMethods, LayoutMethods, InPlaceMethods):
     """An n-dimensional array with optional gradient tracking.
 
     ``Tensor(data, requires_grad=False, dtype=None, device="cpu")`` copies ``data`` (a list,
@@ -277,123 +277,6 @@ class Tensor(MathMethods, LayoutMethods):
         else:
             self.grad.data = self.kernels.binary("add", self.grad.data, grad)
 
-    # -- in place (no graph: for optimizers, initialisation and buffers) ---------------
-    def _check_inplace(self, name: str) -> None:
-        if not (self.requires_grad and autograd.is_grad_enabled()):
-            return
-        if self._ctx is None:
-            raise RuntimeError(
-                f"{name}: a leaf tensor that requires grad is used in an in-place operation; "
-                f"wrap it in tg.no_grad()"
-            )
-        base: Tensor = self
-        while base._ctx is not None and base._ctx.function.output_is_view:
-            base = base._ctx.parents[0]
-        if base is not self and base._ctx is None:
-            raise RuntimeError(
-                f"{name}: a view of a leaf tensor that requires grad is used in an in-place "
-                f"operation; wrap it in tg.no_grad()"
-            )
-
-    def _bump_version(self) -> None:
-        """Count one in-place write of the storage: for code that writes into ``.data``
-        directly (the in-place methods below, the optimizers)."""
-        self._shared_version().value += 1
-
-    def zero_(self) -> Tensor:
-        """In place: every element 0."""
-        return self.fill_(0.0)
-
-    def fill_(self, value: builtins.float) -> Tensor:
-        """In place: every element ``value``."""
-        self._check_inplace("fill_")
-        self.kernels.copy_into(self.data, self.kernels.full(self.shape, value, self.dtype))
-        self._bump_version()
-        return self
-
-    def copy_(self, source: Any) -> Tensor:
-        """In place: take ``source``'s values (broadcast to this shape, cast to this dtype)."""
-        self._check_inplace("copy_")
-        source = source if isinstance(source, Tensor) else Tensor(source, device=self.device)
-        array = self.kernels.astype(source.data, self.dtype)
-        if tuple(array.shape) != self.shape:
-            array = self.kernels.expand(array, self.shape)
-        self.kernels.copy_into(self.data, array)
-        self._bump_version()
-        return self
-
-    def _inplace_binary(self, op: str, other: Operand, name: str,
-                        alpha: builtins.float = 1) -> Tensor:
-        self._check_inplace(name)
-        k = self.kernels
-        operand = other.data if isinstance(other, Tensor) else k.full((), other, self.dtype)
-        if alpha != 1:
-            operand = k.binary("mul", operand, k.full((), alpha, operand.dtype))
-        k.binary(op, self.data, operand, out=self.data)
-        self._bump_version()
-        return self
-
-    def _write_result(self, name: str, compute: Any) -> Tensor:
-        """In place: the values of ``compute()``, an out-of-place op run without a graph."""
-        self._check_inplace(name)
-        with autograd.no_grad():
-            result = compute()
-        self.kernels.copy_into(self.data, self.kernels.astype(result.data, self.dtype))
-        self._bump_version()
-        return self
-
-    def add_(self, other: Operand, alpha: builtins.float = 1) -> Tensor:
-        """In place: self += alpha * other (broadcast to this shape)."""
-        return self._inplace_binary("add", other, "add_", alpha)
-
-    def sub_(self, other: Operand, alpha: builtins.float = 1) -> Tensor:
-        """In place: self -= alpha * other."""
-        return self._inplace_binary("sub", other, "sub_", alpha)
-
-    def mul_(self, other: Operand) -> Tensor:
-        """In place: self *= other."""
-        return self._inplace_binary("mul", other, "mul_")
-
-    def div_(self, other: Operand) -> Tensor:
-        """In place: self /= other."""
-        return self._inplace_binary("div", other, "div_")
-
-    def clamp_(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
-        """In place: ``clamp(min, max)``."""
-        return self._write_result("clamp_", lambda: _elementwise.clamp(self, min, max))
-
-    def clip_(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
-        """In place: ``clamp(min, max)``."""
-        return self._write_result("clip_", lambda: _elementwise.clamp(self, min, max))
-
-    def masked_fill_(self, mask: Tensor, value: Operand) -> Tensor:
-        """In place: ``value`` where the bool ``mask`` is true."""
-        return self._write_result("masked_fill_",
-                                  lambda: _elementwise.masked_fill(self, mask, value))
-
-    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0) -> Tensor:
-        """In place: samples of N(mean, std^2); reproducible under ``manual_seed``."""
-        return self._write_result("normal_", lambda: Tensor._make(
-            self.kernels.normal(self.shape, self.dtype, next_seed(), mean, std)))
-
-    def uniform_(self, from_: builtins.float = 0.0, to: builtins.float = 1.0,
-                 **kwargs: builtins.float) -> Tensor:
-        """In place: samples uniform in [from, to) (``from`` is a keyword PyTorch allows:
-        ``uniform_(**{"from": -1})``, or pass it first); reproducible under ``manual_seed``."""
-        low = kwargs.pop("from", from_)
-        if kwargs:
-            raise TypeError(f"uniform_: unexpected arguments {sorted(kwargs)}")
-        return self._write_result("uniform_", lambda: Tensor._make(
-            self.kernels.uniform(self.shape, self.dtype, next_seed(), low, to)))
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self._check_inplace("__setitem__")
-        value = (value.data if isinstance(value, Tensor)
-                 else self.kernels.full((), value, self.dtype))
-        self.kernels.setitem(self.data, _shape.normalize_index(key, self.shape, self.device),
-                             value)
-        self._bump_version()
-
     def contiguous(self) -> Tensor:
         """``self``: storage is always C-contiguous."""
         return self
@@ -451,7 +334,6 @@ def numel(input: Tensor) -> int:
 # attributes of the ``ops`` package.
 from .ops import _checks  # noqa: E402
 from .ops import activation as _activation  # noqa: E402, F401
-from .ops import elementwise as _elementwise  # noqa: E402
 from .ops import matmul as _matmul  # noqa: E402, F401
 from .ops import rearrange as _rearrange  # noqa: E402, F401
 from .ops import reduce as _reduce  # noqa: E402, F401

@@ -5,7 +5,8 @@
 
 Each method is one line that names the op it calls in ``ops/``; the op holds the math, the
 checks and the gradient. ``tensor.py`` keeps what a tensor *is* (data, device, gradient,
-graph edge, conversions, in-place writes); ``tensor_layout.py`` holds the shape methods.
+graph edge, conversions); ``tensor_layout.py`` holds the shape methods and
+``tensor_inplace.py`` the in-place writes.
 The op modules are reached as attributes of the ``ops`` package: they import ``Tensor``, so
 ``tensor.py`` loads them at its end, once the class exists (the package's one import cycle).
 """

@@ -23,6 +23,7 @@ import numpy as np
 from numba import prange
 
 from .. import scalar, shared
+from ..shapes import class_layout
 from .launch import device_function, threaded
 from .softmax import _exp_nonpositive  # shared jitted helper: exp of x <= 0, vectorisable
 
@@ -33,16 +34,6 @@ _bce_with_logits_grad = device_function(scalar.bce_with_logits_grad)
 Array = np.ndarray
 
 REDUCTIONS = ("none", "mean", "sum")
-
-
-def _class_layout(shape: tuple[int, ...]) -> tuple[int, int, int]:
-    """(N, C, inner) for class scores of ``shape``: (C,), (N, C) or (N, C, d1, ...)."""
-    if len(shape) == 1:
-        return 1, shape[0], 1
-    inner = 1
-    for size in shape[2:]:
-        inner *= size
-    return shape[0], shape[1], inner
 
 
 def _weights(weight: Array | None, classes: int, dtype) -> Array:
@@ -157,7 +148,7 @@ def cross_entropy_forward(
     (the mean's divisor) are what ``cross_entropy_backward`` needs.
     """
     x = np.asarray(x, order="C")
-    batch, classes, inner = _class_layout(x.shape)
+    batch, classes, inner = class_layout(x.shape)
     target = np.asarray(target, dtype=np.int64, order="C")
     logp = np.empty_like(x)
     losses = np.empty(batch * inner, dtype=x.dtype)
@@ -185,7 +176,7 @@ def cross_entropy_backward(
     total_weight: float,
 ) -> Array:
     """Gradient of ``cross_entropy_forward`` with respect to the logits (logp's shape)."""
-    batch, classes, inner = _class_layout(logp.shape)
+    batch, classes, inner = class_layout(logp.shape)
     flat, stride, scale = _grad_scale(grad, total_weight, reduction)
     out = np.empty_like(logp)
     _cross_entropy_backward_kernel(
@@ -244,7 +235,7 @@ def cross_entropy_probs_forward(
     Returns ``(loss, log_probs)``; ``"mean"`` divides by the number of samples ``N * d1 * ...``.
     """
     x = np.asarray(x, order="C")
-    batch, classes, inner = _class_layout(x.shape)
+    batch, classes, inner = class_layout(x.shape)
     logp = np.empty_like(x)
     losses = np.empty(batch * inner, dtype=x.dtype)
     _cross_entropy_probs_forward_kernel(
@@ -265,7 +256,7 @@ def cross_entropy_probs_backward(
     reduction: str,
 ) -> tuple[Array, Array]:
     """Gradients of ``cross_entropy_probs_forward``: ``(grad_logits, grad_target)``."""
-    batch, classes, inner = _class_layout(logp.shape)
+    batch, classes, inner = class_layout(logp.shape)
     flat, stride, scale = _grad_scale(grad, float(batch * inner), reduction)
     out = np.empty_like(logp)
     out_target = np.empty_like(logp)
@@ -314,7 +305,7 @@ def nll_loss_forward(
 ) -> tuple[Array, float]:
     """``-w[t] * logp[t]`` per sample, reduced; returns ``(loss, total_weight)``."""
     logp = np.asarray(logp, order="C")
-    batch, classes, inner = _class_layout(logp.shape)
+    batch, classes, inner = class_layout(logp.shape)
     target = np.asarray(target, dtype=np.int64, order="C")
     _check_targets("nll_loss", target, classes, ignore_index)
     losses = np.empty(batch * inner, dtype=logp.dtype)
@@ -337,7 +328,7 @@ def nll_loss_backward(
     total_weight: float,
 ) -> Array:
     """Gradient of ``nll_loss_forward`` with respect to ``logp``: ``-w[t] * g`` at the target."""
-    batch, classes, inner = _class_layout(logp.shape)
+    batch, classes, inner = class_layout(logp.shape)
     flat, stride, scale = _grad_scale(grad, total_weight, reduction)
     out = np.empty_like(logp)
     _nll_loss_backward_kernel(

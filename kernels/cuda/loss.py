@@ -22,6 +22,7 @@ import numpy as np
 from numba import cuda, float64
 
 from .. import scalar, shared
+from ..shapes import class_layout
 from .elementwise import expand
 from .launch import REDUCE_THREADS, device_function, flat, grid_1d
 from .memory import astype, full
@@ -32,16 +33,6 @@ REDUCTIONS = ("none", "mean", "sum")
 _log_sum_exp = device_function(shared.log_sum_exp)
 _bce_with_logits = device_function(scalar.bce_with_logits)
 _bce_with_logits_grad = device_function(scalar.bce_with_logits_grad)
-
-
-def _class_layout(shape: tuple[int, ...]) -> tuple[int, int, int]:
-    """(N, C, inner) for class scores of ``shape``: (C,), (N, C) or (N, C, d1, ...)."""
-    if len(shape) == 1:
-        return 1, shape[0], 1
-    inner = 1
-    for size in shape[2:]:
-        inner *= size
-    return shape[0], shape[1], inner
 
 
 def _weight_args(weight, dtype):
@@ -183,7 +174,7 @@ def cross_entropy_forward(x, target, weight, ignore_index: int, label_smoothing:
     Returns ``(loss, log_probs, total_weight)``; ``total_weight`` (the mean's divisor) is a
     one-element float64 device array, passed back unchanged to ``cross_entropy_backward``.
     """
-    batch, classes, inner = _class_layout(tuple(x.shape))
+    batch, classes, inner = class_layout(tuple(x.shape))
     logp = cuda.device_array_like(x)
     losses = cuda.device_array(batch * inner, dtype=x.dtype)
     sample_weights = cuda.device_array(batch * inner, dtype=np.float64)
@@ -201,7 +192,7 @@ def cross_entropy_forward(x, target, weight, ignore_index: int, label_smoothing:
 def cross_entropy_backward(grad, logp, target, weight, ignore_index: int, label_smoothing: float,
                            reduction: str, total_weight):
     """Gradient of ``cross_entropy_forward`` with respect to the logits (logp's shape)."""
-    batch, classes, inner = _class_layout(tuple(logp.shape))
+    batch, classes, inner = class_layout(tuple(logp.shape))
     flat_grad, stride, mean = _grad_args(grad, reduction)
     weights, weighted = _weight_args(weight, logp.dtype)
     out = cuda.device_array_like(logp)
@@ -263,23 +254,19 @@ def _cross_entropy_probs_backward_kernel(
             out_target[k] = -g * (1.0 - smoothing) * w * logp[k]
 
 
-def _as(array, dtype):
-    return astype(array, dtype)
-
-
 def cross_entropy_probs_forward(x, target, weight, label_smoothing: float, reduction: str):
     """Cross-entropy of logits ``x`` against class probabilities ``target`` (x's shape).
 
     Returns ``(loss, log_probs)``; ``"mean"`` divides by the number of samples ``N * d1 * ...``.
     """
-    batch, classes, inner = _class_layout(tuple(x.shape))
+    batch, classes, inner = class_layout(tuple(x.shape))
     logp = cuda.device_array_like(x)
     losses = cuda.device_array(batch * inner, dtype=x.dtype)
     weights, weighted = _weight_args(weight, x.dtype)
     if losses.size:
         blocks, threads = grid_1d(losses.size)
         _cross_entropy_probs_forward_kernel[blocks, threads](
-            flat(x), flat(_as(target, x.dtype)), weights, weighted, float(label_smoothing),
+            flat(x), flat(astype(target, x.dtype)), weights, weighted, float(label_smoothing),
             classes, inner, flat(logp), losses,
         )  # fmt: skip
     shape = tuple(x.shape[:1]) + tuple(x.shape[2:]) if x.ndim > 1 else ()
@@ -290,7 +277,7 @@ def cross_entropy_probs_forward(x, target, weight, label_smoothing: float, reduc
 def cross_entropy_probs_backward(grad, logp, target, weight, label_smoothing: float,
                                  reduction: str):
     """Gradients of ``cross_entropy_probs_forward``: ``(grad_logits, grad_target)``."""
-    batch, classes, inner = _class_layout(tuple(logp.shape))
+    batch, classes, inner = class_layout(tuple(logp.shape))
     flat_grad, stride, mean = _grad_args(grad, reduction)
     weights, weighted = _weight_args(weight, logp.dtype)
     out = cuda.device_array_like(logp)
@@ -299,7 +286,7 @@ def cross_entropy_probs_backward(grad, logp, target, weight, label_smoothing: fl
         divisor = full((1,), float(batch * inner), np.float64)
         blocks, threads = grid_1d(batch * inner)
         _cross_entropy_probs_backward_kernel[blocks, threads](
-            flat_grad, stride, divisor, mean, flat(logp), flat(_as(target, logp.dtype)), weights,
+            flat_grad, stride, divisor, mean, flat(logp), flat(astype(target, logp.dtype)), weights,
             weighted, float(label_smoothing), classes, inner, flat(out), flat(out_target),
         )  # fmt: skip
     return out, out_target
@@ -349,7 +336,7 @@ def _nll_loss_backward_kernel(grad, grad_stride, divisor, mean, target, weight, 
 def nll_loss_forward(logp, target, weight, ignore_index: int, reduction: str):
     """``-w[t] * logp[t]`` per sample, reduced; returns ``(loss, total_weight)`` (the latter a
     one-element device array, see ``cross_entropy_forward``)."""
-    batch, classes, inner = _class_layout(tuple(logp.shape))
+    batch, classes, inner = class_layout(tuple(logp.shape))
     losses = cuda.device_array(batch * inner, dtype=logp.dtype)
     sample_weights = cuda.device_array(batch * inner, dtype=np.float64)
     weights, weighted = _weight_args(weight, logp.dtype)
@@ -365,7 +352,7 @@ def nll_loss_forward(logp, target, weight, ignore_index: int, reduction: str):
 def nll_loss_backward(grad, logp, target, weight, ignore_index: int, reduction: str,
                       total_weight):
     """Gradient of ``nll_loss_forward`` with respect to ``logp``: ``-w[t] * g`` at the target."""
-    batch, classes, inner = _class_layout(tuple(logp.shape))
+    batch, classes, inner = class_layout(tuple(logp.shape))
     flat_grad, stride, mean = _grad_args(grad, reduction)
     weights, weighted = _weight_args(weight, logp.dtype)
     out = cuda.device_array_like(logp)
@@ -411,7 +398,7 @@ def _broadcast_flat(value, shape, dtype):
     """(flat array of ``shape``, present) for an optional weight broadcast to ``shape``."""
     if value is None:
         return cuda.device_array(1, dtype=dtype), False
-    value = _as(value, dtype)
+    value = astype(value, dtype)
     if tuple(value.shape) != tuple(shape):
         value = expand(value, tuple(shape))
     return flat(value), True
@@ -429,7 +416,7 @@ def bce_with_logits_forward(x, target, weight, pos_weight, reduction: str):
     if x.size:
         blocks, threads = grid_1d(x.size)
         _bce_with_logits_forward_kernel[blocks, threads](
-            flat(x), flat(_as(target, x.dtype)), weights, weighted, pos, pos_weighted, losses
+            flat(x), flat(astype(target, x.dtype)), weights, weighted, pos, pos_weighted, losses
         )
     loss, _ = _reduce(losses, None, reduction, shape)
     return loss
@@ -447,7 +434,7 @@ def bce_with_logits_backward(grad, x, target, weight, pos_weight, reduction: str
         divisor = full((1,), float(x.size), np.float64)
         blocks, threads = grid_1d(x.size)
         _bce_with_logits_backward_kernel[blocks, threads](
-            flat_grad, stride, divisor, mean, flat(x), flat(_as(target, x.dtype)), weights,
+            flat_grad, stride, divisor, mean, flat(x), flat(astype(target, x.dtype)), weights,
             weighted, pos, pos_weighted, flat(out), flat(out_target),
         )  # fmt: skip
     return out, out_target

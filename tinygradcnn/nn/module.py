@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -24,18 +24,11 @@ from ..backend import normalize_device
 from ..hooks import RemovableHandle as RemovableHandle
 from ..tensor import Tensor
 from .parameter import Parameter
-
-# buffers an older state dict may lack without being incomplete: PyTorch's BatchNorm fills
-# a missing num_batches_tracked with the module's own value, even under strict=True
-_OPTIONAL_BUFFERS = ("num_batches_tracked",)
+from .state_dict import IncompatibleKeys as IncompatibleKeys
+from .state_dict import StateDictMethods
 
 
-class IncompatibleKeys(NamedTuple):
-    missing_keys: list[str]
-    unexpected_keys: list[str]
-
-
-class Module:
+class Module(StateDictMethods):
     """Base class for layers and models: subclasses set attributes in `__init__` (after
     calling `super().__init__()`) and define `forward`."""
 
@@ -378,72 +371,6 @@ class Module:
 
     def cuda(self) -> Module:
         return self.to("cuda")
-
-    # -- state ------------------------------------------------------------------------
-    def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """{dotted name: NumPy copy} of every parameter and persistent buffer, in PyTorch's
-        order and with PyTorch's keys (a parameter shared by two modules appears under both).
-
-        The values are copies, so a snapshot (for early stopping, a checkpoint) does not
-        change as training goes on."""
-        return OrderedDict((name, np.array(tensor.numpy(), copy=True))
-                           for name, tensor in self._state_entries().items())
-
-    def _state_entries(self) -> OrderedDict[str, Tensor]:
-        """What a state dict holds, in PyTorch's order: each module's own parameters, then
-        its persistent buffers, then its children's; a shared tensor under every name."""
-        entries: OrderedDict[str, Tensor] = OrderedDict()
-        for module_name, module in self.named_modules(remove_duplicate=False):
-            prefix = f"{module_name}." if module_name else ""
-            for name, param in module._parameters.items():
-                if param is not None:
-                    entries[prefix + name] = param
-            for name, buffer in module._buffers.items():
-                if buffer is not None and name not in module._non_persistent_buffers:
-                    entries[prefix + name] = buffer
-        return entries
-
-    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values (NumPy arrays or Tensors) into the parameters and buffers, in place.
-
-        With `strict=True`, a key the model lacks or a model entry the dict lacks is an
-        error; a shape mismatch is always an error. One RuntimeError lists every problem.
-        As in PyTorch, a batch norm's `num_batches_tracked` may be missing (files from
-        PyTorch before 0.4.1): the buffer then keeps its value. Returns (missing_keys,
-        unexpected_keys).
-        """
-        targets = self._state_entries()
-        missing = [name for name in targets if name not in state_dict
-                   and name.rpartition(".")[2] not in _OPTIONAL_BUFFERS]
-        unexpected = [name for name in state_dict if name not in targets]
-        errors = []
-        for name, target in targets.items():
-            if name not in state_dict:
-                continue
-            value = state_dict[name]
-            value = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
-            if tuple(value.shape) != target.shape:
-                errors.append(f"size mismatch for {name}: copying a value of shape "
-                              f"{tuple(value.shape)} from the state dict, the shape in the "
-                              f"current model is {target.shape}")
-        if strict:
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{key}"' for key in missing))
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{key}"' for key in unexpected))
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(errors))
-        with no_grad():
-            for name, target in targets.items():
-                if name in state_dict:
-                    value = state_dict[name]
-                    value = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
-                    # asarray keeps a 0-d buffer (num_batches_tracked) 0-d
-                    target.copy_(np.asarray(value, dtype=target.dtype, order="C"))
-        return IncompatibleKeys(missing, unexpected)
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         """Number of scalar weights (only those with requires_grad when asked)."""
