@@ -18,7 +18,6 @@ installed, learning_curves.png and confusion_matrix.png.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -28,6 +27,7 @@ from . import data, optim
 from .apps.detection import add_detect_parser, detect_command
 from .apps.faces import add_faces_parser, faces_command
 from .apps.sequence import add_sequence_parser, sequence_command
+from .atomic import atomic_write_text, write_json
 from .cli_explain import add_explain_parser, explain_command
 from .data import transforms as T
 from .models import INPUT_SIZES, get_model, list_models, model_arguments
@@ -287,12 +287,11 @@ def train_command(args) -> int:
     save(model.state_dict(), os.path.join(out, "weights.npz"))
     save_model(model, os.path.join(out, "model.npz"), input_size=test_set.image_shape)
     history.to_json(os.path.join(out, "history.json"))
-    with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"test_loss": result["loss"], "test_accuracy": result["accuracy"],
-                   "epochs_run": len(history), "seconds": time.perf_counter() - started,
-                   "confusion_matrix": matrix.tolist(), "args": vars(args)}, f, indent=2)
-    with open(os.path.join(out, "confusion_matrix.txt"), "w") as f:
-        f.write(table + "\n")
+    write_json(os.path.join(out, "results.json"),
+               {"test_loss": result["loss"], "test_accuracy": result["accuracy"],
+                "epochs_run": len(history), "seconds": time.perf_counter() - started,
+                "confusion_matrix": matrix.tolist(), "args": vars(args)})
+    atomic_write_text(os.path.join(out, "confusion_matrix.txt"), table + "\n")
     written = ["weights.npz", "model.npz", "checkpoint.npz", "history.json", "results.json",
                "confusion_matrix.txt"]
     try:

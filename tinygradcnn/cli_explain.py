@@ -20,6 +20,7 @@ import sys
 
 import numpy as np
 
+from .atomic import write_json
 from .viz.explain import VIEW_CHOICES, ViewUnavailable, expand, run_view
 from .viz.explain_types import ExplainContext, ViewResult
 
@@ -81,7 +82,7 @@ def _trained_lenet(out: pathlib.Path, quick: bool, seed: int):
             train_command(parsed)
         saved = json.loads(results.read_text())
         saved["explain_options"] = options
-        results.write_text(json.dumps(saved, indent=2))
+        write_json(results, saved)
         args = saved["args"]
         print(f"test accuracy {100 * saved['test_accuracy']:.1f}%")
     model: Module = get_model("lenet5", num_classes=10, in_channels=1,

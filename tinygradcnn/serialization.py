@@ -28,6 +28,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from .atomic import atomic_write_bytes
 from .tensor import Tensor
 
 _META_KEY = "__tinygradcnn__"
@@ -118,26 +119,6 @@ def _flatten(obj: Any) -> tuple[dict[str, np.ndarray], str | None]:
     return arrays, json.dumps(structure)
 
 
-def _atomic_write(path: str | IO[bytes], payload: bytes) -> None:
-    if not isinstance(path, str):  # a file object, as torch.save takes one
-        path.write(payload)
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
-                                    dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
-
-
 def save(obj: Any, f: str | os.PathLike | IO[bytes]) -> None:
     """Write a state dict, or a checkpoint as PyTorch users write one
     (`{"epoch": 3, "model": model.state_dict(), "optimizer": optimizer.state_dict()}`: any
@@ -164,7 +145,7 @@ def save(obj: Any, f: str | os.PathLike | IO[bytes]) -> None:
         # numpy's stub lets the arrays' **kwargs collide with savez's bool allow_pickle
         np.savez(buffer, **entries)  # type: ignore[arg-type]
         payload = buffer.getvalue()
-    _atomic_write(path, payload)
+    atomic_write_bytes(path, payload)
 
 
 def _read_safetensors(path: str) -> tuple[dict[str, np.ndarray], str | None]:

@@ -17,7 +17,6 @@ peaks before NMS, detections after) and precision_recall.png.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -25,6 +24,7 @@ import time
 import numpy as np
 
 from .. import optim
+from ..atomic import write_json
 from ..data import DataLoader, DetectionCanvas, detection_collate
 from ..models.detection import centernet
 from ..models.files import save_model
@@ -178,8 +178,7 @@ def detect_command(args) -> int:
                "map_per_class": {str(k): v for k, v in result["map_per_class"].items()},
                "history": history, "settings": settings, "seed": args.seed,
                "train_seconds": train_seconds, "cpu_seconds": cpu_seconds}
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    write_json(os.path.join(args.out, "results.json"), results)
     written = ["detector.npz", "results.json"]
     try:
         _pictures(model, test, targets, result, train.classes, args.out)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..atomic import save_figure
 from ..viz._figure import new_figure
 
 _COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
@@ -57,7 +58,7 @@ def plot_detections(images: np.ndarray, targets: Sequence[dict], before_nms: Seq
             axes.set_title(f"{title} ({len(entry['boxes'])})", fontsize=9)
             axes.axis("off")
     if path is not None:
-        figure.savefig(path, dpi=110)
+        save_figure(figure, path, dpi=110)
     return figure
 
 
@@ -91,5 +92,5 @@ def plot_precision_recall(result: dict, class_names: Sequence[str] | None = None
         axes.set_ylim(0, 1.02)
         axes.legend(loc="lower left", fontsize=6)
     if path is not None:
-        figure.savefig(path, dpi=100)
+        save_figure(figure, path, dpi=100)
     return figure

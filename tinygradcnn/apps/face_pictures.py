@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from ..atomic import save_figure
 from ..viz._figure import new_figure
 
 
@@ -34,7 +35,7 @@ def plot_misclassified(images: np.ndarray, true: np.ndarray, predicted: np.ndarr
                 axes.set_title(title, fontsize=9)
                 axes.axis("off")
     if path is not None:
-        figure.savefig(path, dpi=100)
+        save_figure(figure, path, dpi=100)
     return figure
 
 
@@ -55,7 +56,7 @@ def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, eer: float,
     axes.set_title(title, fontsize=10)
     axes.legend(loc="lower right", fontsize=8)
     if path is not None:
-        figure.savefig(path, dpi=100)
+        save_figure(figure, path, dpi=100)
     return figure
 
 
@@ -88,5 +89,5 @@ def plot_detections(image: np.ndarray, boxes: np.ndarray, scores: np.ndarray,
         axes[1].axis("off")
         figure.colorbar(shown, ax=axes[1], shrink=0.7)
     if path is not None:
-        figure.savefig(path, dpi=100)
+        save_figure(figure, path, dpi=100)
     return figure

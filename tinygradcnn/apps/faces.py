@@ -22,13 +22,14 @@ embedder_centre.npy, detector.npz) to --out.
 from __future__ import annotations
 
 import argparse
-import json
+import io
 import os
 import sys
 import time
 
 import numpy as np
 
+from ..atomic import atomic_write_bytes, write_json
 from ..data.faces import OlivettiFaces, olivetti_split
 from ..models.files import save_model
 from ..train.metrics import equal_error_rate, roc_auc_score, roc_curve
@@ -233,7 +234,9 @@ def faces_command(args) -> int:
         save_model(model, os.path.join(args.out, written[-1]), input_size=side_input)
     save_model(verification["model"], os.path.join(args.out, "embedder.npz"),
                input_size=side_input)
-    np.save(os.path.join(args.out, "embedder_centre.npy"), verification["centre"])
+    centre = io.BytesIO()
+    np.save(centre, verification["centre"])
+    atomic_write_bytes(os.path.join(args.out, "embedder_centre.npy"), centre.getvalue())
     written += ["embedder.npz", "embedder_centre.npy"]
     if detection is not None:
         save_model(detection["model"], os.path.join(args.out, "detector.npz"),
@@ -253,8 +256,7 @@ def faces_command(args) -> int:
                    "cascade_boxes": detection["cascade_boxes"].tolist(),
                    "iou_with_cascade": detection["iou_with_cascade"].tolist()}),
                "cpu_seconds": cpu_seconds, "settings": settings, "seed": args.seed}
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    write_json(os.path.join(args.out, "results.json"), results)
     try:
         _pictures(faces, recognition, verification, args.out)
         written += ["misclassified.png", "roc.png"]

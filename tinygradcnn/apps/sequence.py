@@ -19,7 +19,6 @@ series (cam.png), the training curve, results.json and the model (`tg.save_model
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -27,6 +26,7 @@ import time
 import numpy as np
 
 from .. import optim
+from ..atomic import write_json
 from ..data.loader import DataLoader
 from ..data.ucr import UCRDataset, available_archives
 from ..models.files import save_model
@@ -172,8 +172,7 @@ def sequence_command(args) -> int:
                "batch_size": batch_size, "lr": args.lr, "best_epoch": best_epoch + 1,
                "seed": args.seed,
                "loss": history.history["loss"], "cpu_seconds": cpu_seconds}
-    with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    write_json(os.path.join(out, "results.json"), results)
     written = ["results.json"]
     try:
         from .sequence_pictures import plot_cams, plot_training

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from .. import nn
+from ..atomic import save_figure
 from ..autograd import no_grad
 from ..tensor import Tensor
 from ..viz._figure import new_figure
@@ -63,7 +64,7 @@ def plot_cams(model: nn.Module, dataset, predicted: np.ndarray,
     figure.colorbar(points, ax=grid.ravel().tolist(), shrink=0.8, label="CAM (scaled)")
     figure.suptitle(f"{dataset.name}: class activation maps over time", fontsize=10)
     if path is not None:
-        figure.savefig(path, dpi=100)
+        save_figure(figure, path, dpi=100)
     return figure
 
 
@@ -76,5 +77,5 @@ def plot_training(losses, path: str | os.PathLike | None = None):
     axes.set_xlabel("epoch")
     axes.set_ylabel("training loss")
     if path is not None:
-        figure.savefig(path, dpi=100)
+        save_figure(figure, path, dpi=100)
     return figure

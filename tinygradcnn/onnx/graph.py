@@ -18,6 +18,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from ..atomic import atomic_write_bytes
 from ..nn.module import Module
 from ..tensor import Tensor
 from .trace import ExportError, Record, layer_name, trace
@@ -250,9 +251,9 @@ def export(model: Module, example_input: Any, path: str, opset: int = 17,
     start = time.perf_counter()
     onnx_model = build_model(model, example_input, opset, dynamic_batch, input_names,
                              output_names, fold_batchnorm)
-    onnx.save(onnx_model, path)
-    info = {"seconds": time.perf_counter() - start, "nodes": len(onnx_model.graph.node)}
-    with open(path, "rb") as file:
-        info["bytes"] = len(file.read())
+    payload = onnx_model.SerializeToString()
+    atomic_write_bytes(path, payload)
+    info = {"seconds": time.perf_counter() - start, "nodes": len(onnx_model.graph.node),
+            "bytes": len(payload)}
     return info
 

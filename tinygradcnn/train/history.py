@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
+
+from ..atomic import write_json
 
 
 class History:
@@ -43,8 +44,7 @@ class History:
 
     def to_json(self, path: str | os.PathLike) -> None:
         """Write {"epoch": [...], "loss": [...], ...} to a JSON file."""
-        with open(path, "w") as f:
-            json.dump({"epoch": self.epoch, **self.history}, f, indent=2)
+        write_json(path, {"epoch": self.epoch, **self.history})
 
     def plot(self, path: str | os.PathLike | None = None, title: str | None = None):
         """The learning curves (`tinygradcnn.viz.plot_learning_curves`); saved to `path`

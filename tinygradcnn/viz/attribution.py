@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..atomic import save_figure
 from ..nn.module import Module
 from ..tensor import Tensor
 from ._figure import new_figure
@@ -188,7 +189,7 @@ def plot_attribution(image, heat: np.ndarray, path: str | os.PathLike | None = N
     if title:
         figure.suptitle(title)
     if path is not None:
-        figure.savefig(path, dpi=120)
+        save_figure(figure, path, dpi=120)
     return figure
 
 
@@ -214,7 +215,7 @@ def plot_grad_cam_layers(image, results: list[GradCAM],
     if title:
         figure.suptitle(title, fontsize=10)
     if path is not None:
-        figure.savefig(path, dpi=120)
+        save_figure(figure, path, dpi=120)
     return figure
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import data, nn, optim
+from ..atomic import save_figure
 from ..data import transforms as T
 from ..random import manual_seed
 from ..train import Callback, EarlyStopping, evaluate, fit
@@ -288,7 +289,7 @@ def plot_overfitting_board(board: Board, path: str | os.PathLike | None = None):
                     f"({board.image_size}x{board.image_size}), {board.val_size} for "
                     f"validation, {board.epochs} epochs")
     if path is not None:
-        figure.savefig(path, dpi=110)
+        save_figure(figure, path, dpi=110)
     return figure
 
 

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from ..atomic import save_figure
 from ._figure import new_figure
 
 
@@ -39,5 +40,5 @@ def plot_confusion_matrix(matrix: np.ndarray, path: str | os.PathLike | None = N
     accuracy = np.trace(matrix) / max(matrix.sum(), 1)
     axes.set_title(f"{title + ': ' if title else ''}accuracy {100 * accuracy:.2f}%", fontsize=10)
     if path is not None:
-        figure.savefig(path, dpi=120)
+        save_figure(figure, path, dpi=120)
     return figure

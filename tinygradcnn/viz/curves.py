@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
+from ..atomic import save_figure
 from ._figure import new_figure
 
 
@@ -44,5 +45,5 @@ def plot_learning_curves(history, path: str | os.PathLike | None = None,
     if title:
         figure.suptitle(title)
     if path is not None:
-        figure.savefig(path, dpi=120)
+        save_figure(figure, path, dpi=120)
     return figure

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..atomic import save_figure
 from ..nn.module import Module
 from ..tensor import Tensor
 from ._figure import new_figure
@@ -291,7 +292,7 @@ def plot_model_graph(nodes: list[GraphNode], path: str | os.PathLike | None = No
               + ("; red: skip connections" if skips else ""), transform=axes.transAxes,
               ha="center", va="top", fontsize=10)
     if path is not None:
-        figure.savefig(path, dpi=120)
+        save_figure(figure, path, dpi=120)
     return figure
 
 

@@ -14,6 +14,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..atomic import save_figure
 from ..autograd import no_grad
 from ..tensor import Tensor
 from ._figure import new_figure
@@ -114,7 +115,7 @@ def plot_feature_maps(maps: OrderedDict[str, np.ndarray], path: str | os.PathLik
         row += 1
     figure.suptitle(title or "feature maps, one row per layer (blue < 0 < red)", fontsize=11)
     if path is not None:
-        figure.savefig(path, dpi=100)
+        save_figure(figure, path, dpi=100)
     return figure
 
 
@@ -188,7 +189,7 @@ def plot_filters(learned: np.ndarray, image: np.ndarray, path: str | os.PathLike
                 bottom.set_ylabel(f"{label}\nresponses", fontsize=9)
     figure.suptitle(title or "first-layer kernels and what they answer to", fontsize=11)
     if path is not None:
-        figure.savefig(path, dpi=100)
+        save_figure(figure, path, dpi=100)
     return figure
 
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..atomic import save_figure
 from ..nn.module import Module
 from ..tensor import Tensor
 from ._figure import new_figure
@@ -182,7 +183,7 @@ def plot_maximised(rows: list[tuple[str, list[int], np.ndarray, np.ndarray]],
     figure.suptitle(title or "inputs that excite each channel most (activation above)",
                     fontsize=10)
     if path is not None:
-        figure.savefig(path, dpi=120)
+        save_figure(figure, path, dpi=120)
     return figure
 
 

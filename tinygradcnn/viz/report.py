@@ -9,6 +9,7 @@ import html
 import os
 import pathlib
 
+from ..atomic import atomic_write_text
 from .explain_types import ViewResult
 
 _MIME = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
@@ -76,5 +77,5 @@ def write_report(results: list[ViewResult], path: str | os.PathLike, title: str 
                  failures: dict[str, str] | None = None) -> pathlib.Path:
     """Write `render_report(...)` to `path` (one file, every image inside it); returns it."""
     path = pathlib.Path(path)
-    path.write_text(render_report(results, title, subtitle, failures), encoding="utf-8")
+    atomic_write_text(path, render_report(results, title, subtitle, failures))
     return path

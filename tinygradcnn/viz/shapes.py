@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..atomic import save_figure
 from ..autograd import no_grad
 from ..tensor import Tensor
 from ._figure import new_figure
@@ -218,7 +219,7 @@ def plot_layer_shapes(rows: list[LayerShape], path: str | os.PathLike | None = N
     if title:
         figure.suptitle(title, fontsize=11)
     if path is not None:
-        figure.savefig(path, dpi=110)
+        save_figure(figure, path, dpi=110)
     return figure
 
 

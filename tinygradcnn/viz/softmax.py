@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..atomic import save_figure
 from ._figure import new_figure
 from ._grid import HIGHLIGHT, WINNER
 from .explain_types import ExplainContext, ViewResult
@@ -116,7 +117,7 @@ def plot_softmax_ledger(ledger: SoftmaxLedger, path: str | os.PathLike | None = 
     if title:
         figure.suptitle(title, fontsize=11)
     if path is not None:
-        figure.savefig(path, dpi=110)
+        save_figure(figure, path, dpi=110)
     return figure
 
 

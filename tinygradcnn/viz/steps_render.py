@@ -4,10 +4,12 @@ side with the max-pooling winners marked. matplotlib and Pillow are needed here 
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
 
+from ..atomic import atomic_write_bytes, save_figure
 from ._figure import new_figure
 from ._grid import (
     HIGHLIGHT,
@@ -134,7 +136,7 @@ def render_conv_steps(image, kernel, stride=1, padding=0, bias: float = 0.0, dil
     figure.suptitle(title or f"convolution step by step: stride {stride}, padding {padding}, "
                     f"dilation {dilation}, {len(steps)} steps", fontsize=11)
     if png_path is not None:
-        figure.savefig(png_path, dpi=110)
+        save_figure(figure, png_path, dpi=110)
     if gif_path is not None:
         shown = np.unique(np.linspace(0, len(steps) - 1, min(frames, len(steps))).round())
         images = []
@@ -147,8 +149,10 @@ def render_conv_steps(image, kernel, stride=1, padding=0, bias: float = 0.0, dil
             _draw_conv_step(axes_row, padded, kernel, steps, int(index), pads, dils, limits)
             frame.suptitle(f"step {index + 1} of {len(steps)}", fontsize=11)
             images.append(figure_to_image(frame).quantize(colors=128))
-        images[0].save(gif_path, save_all=True, append_images=images[1:],
+        gif = io.BytesIO()
+        images[0].save(gif, format="GIF", save_all=True, append_images=images[1:],
                        duration=[700] * (len(images) - 1) + [2000], loop=0)
+        atomic_write_bytes(gif_path, gif.getvalue())
     return figure
 
 
@@ -187,5 +191,5 @@ def plot_pool_steps(feature_map, kernel_size=2, stride=None,
     figure.suptitle(title or f"pooling {values.shape[0]}x{values.shape[1]} -> "
                     f"{maps['max'].shape[0]}x{maps['max'].shape[1]}", fontsize=11)
     if path is not None:
-        figure.savefig(path, dpi=110)
+        save_figure(figure, path, dpi=110)
     return figure
