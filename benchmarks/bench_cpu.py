@@ -341,8 +341,9 @@ def main(args) -> None:
     results["lenet"] = lenet
     report(results, libs, args)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+        from tinygradcnn.atomic import write_json
+
+        write_json(args.json, results, indent=1)
 
 
 def report(results: dict, libs: list[str], args) -> None:

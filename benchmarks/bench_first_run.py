@@ -150,8 +150,9 @@ def main() -> None:
             print(f"  {entry['specialisations']:5d} {entry['self_s']:7.2f} "
                   f"{entry['incl_s']:7.2f}  {entry['function']}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+        from tinygradcnn.atomic import write_json
+
+        write_json(args.json, results, indent=1)
 
 
 if __name__ == "__main__":

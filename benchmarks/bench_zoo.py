@@ -532,10 +532,11 @@ def main(args) -> None:
                   f"{summary['speed']['min']:.2f} ({summary['speed']['min_case']}; target "
                   f">= 0.7)")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"quick": args.quick, "rounds": args.rounds, "suite": args.suite,
-                       "geomean_throughput_ratio": summary.get("geomean"),
-                       "throughput_ratios": summary, "cases": rows}, f, indent=1)
+        from tinygradcnn.atomic import write_json
+
+        write_json(args.json, {"quick": args.quick, "rounds": args.rounds, "suite": args.suite,
+                               "geomean_throughput_ratio": summary.get("geomean"),
+                               "throughput_ratios": summary, "cases": rows}, indent=1)
 
 
 def throughput_summary(rows: list[dict]) -> dict:

@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from tinygradcnn import data
+from tinygradcnn.atomic import save_figure
 from tinygradcnn.data import transforms as T
 
 ROWS = [
@@ -50,7 +51,7 @@ def main() -> None:
             axes.set_yticks([])
         grid[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    figure.savefig(args.out, dpi=100)
+    save_figure(figure, args.out, dpi=100)
     print(f"wrote {args.out}")
 
 

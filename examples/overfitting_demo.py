@@ -19,6 +19,7 @@ import os
 
 import tinygradcnn as tg
 from tinygradcnn import data, optim
+from tinygradcnn.atomic import save_figure
 from tinygradcnn.data import transforms as T
 from tinygradcnn.models import LeNet5
 
@@ -75,7 +76,7 @@ def main() -> None:
     figure.suptitle(f"LeNet-5 on {len(small)} {args.data} images: overfitting and its cures")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "overfitting.png")
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path, dpi=120)
     for name, history in (("plain", plain), ("regularised", regularised)):
         best = min(range(len(history)), key=lambda e: history["val_loss"][e])
         print(f"{name}: final train loss {history['loss'][-1]:.3f}, val loss "

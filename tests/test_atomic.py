@@ -16,6 +16,10 @@ def test_a_write_replaces_the_file_and_makes_its_folder(tmp_path):
     atomic.atomic_write_text(path, "second\n")
     assert path.read_text() == "second\n"
     assert os.listdir(path.parent) == ["results.json"]
+    # the mode a plain open() gives, not the temporary file's private 0600
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert path.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
 
 
 def test_a_failed_write_keeps_the_old_file_and_no_temporary(tmp_path, monkeypatch):

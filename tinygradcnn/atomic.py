@@ -10,6 +10,7 @@ results and histories as JSON, logs, figures, ONNX graphs.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -29,6 +30,8 @@ def atomic_write_bytes(path: str | os.PathLike | IO[bytes], payload: bytes) -> N
     fd, tmp_path = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
                                     dir=folder)
     try:
+        if hasattr(os, "fchmod"):  # mkstemp's file is private (0600); open() would honour umask
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()
@@ -38,6 +41,14 @@ def atomic_write_bytes(path: str | os.PathLike | IO[bytes], payload: bytes) -> N
         if os.path.exists(tmp_path):
             os.remove(tmp_path)
         raise
+
+
+@functools.cache
+def _umask() -> int:
+    # read once: os.umask can only be read by setting it, which is not thread-safe to repeat
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
