@@ -208,7 +208,7 @@ def test_cli_train_uses_the_resnet20_preset_under_what_the_command_line_gives():
     apply_presets(args)
     assert args.optimizer == "sgd" and args.nesterov and args.weight_decay == 5e-4
     assert args.scheduler == "cosine" and args.batch_size == 128
-    assert args.epochs == 40 and args.augment and args.lr == 0.05
+    assert args.epochs == 25 and args.augment and args.lr == 0.05
     assert args.random_erasing == 0.5
     args = _parser().parse_args(["train", "--model", "resnet20", "--data", "mnist"])
     apply_presets(args)
