@@ -1,7 +1,8 @@
 """Writing files so that a crash never leaves a torn one: write a temporary file in the same
 folder, flush it to disk, then rename it over the target (`os.replace` is atomic on POSIX
 and Windows). Every file the package writes goes through here: weights and checkpoints,
-results and histories as JSON, logs, figures, ONNX graphs.
+results and histories as JSON, figures, reports, ONNX graphs (not the explain command's
+streamed train.log).
 
     atomic_write_bytes("model.npz", payload)
     write_json("runs/x/results.json", {"test_accuracy": 0.99})
@@ -30,9 +31,9 @@ def atomic_write_bytes(path: str | os.PathLike | IO[bytes], payload: bytes) -> N
     fd, tmp_path = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp",
                                     dir=folder)
     try:
-        if hasattr(os, "fchmod"):  # mkstemp's file is private (0600); open() would honour umask
-            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
+            if hasattr(os, "fchmod"):  # mkstemp's file is private (0600); open() honours umask
+                os.fchmod(f.fileno(), 0o666 & ~_umask())
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
