@@ -383,9 +383,11 @@ def report(results: dict, libs: list[str], args) -> None:
                          f"ms): {lenet[f'ratio_{where}']:.2f}x PyTorch's throughput")
             print(line)
     spec = results["machine"]
-    peak, bandwidth = spec["fma_gflops_all"], spec["triad_gbs_all"]
-    print(f"\nconvs against the measured peak ({peak:.1f} GFLOP/s, {spec['threads_all']} threads)"
-          f" and triad bandwidth ({bandwidth:.1f} GB/s), times of this process:")
+    peak, bandwidth = spec["peak_gflops_all"], spec["triad_gbs_all"]
+    width = ("" if "fma_gflops_all_512" not in spec else
+             f" with 512-bit FMAs; {spec['fma_gflops_all']:.1f} with the 256-bit ones Numba uses")
+    print(f"\nconvs against the measured peak ({peak:.1f} GFLOP/s{width}, {spec['threads_all']} "
+          f"threads) and triad bandwidth ({bandwidth:.1f} GB/s), times of this process:")
     params = {name: p for name, make, p in CASES if make is conv_case}
     for row in results["cases"]:
         if row["case"] not in params:

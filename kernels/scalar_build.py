@@ -4,6 +4,7 @@ backend's compiled functions: the single mechanism behind each backend's
 
 from __future__ import annotations
 
+import math
 import types
 from collections.abc import Callable
 
@@ -12,15 +13,18 @@ from . import scalar, shared
 _MODULES = (scalar, shared)
 
 
-def compile_scalar_functions(compile_one: Callable[[types.FunctionType], object]) -> dict:
+def compile_scalar_functions(compile_one: Callable[[types.FunctionType], object],
+                             math_module: types.ModuleType = math) -> dict:
     """``{plain function: compile_one(copy)}`` for every function of scalar.py and shared.py.
 
     Each copy has the function's code, name and module, but resolves the names it calls
     (``sigmoid`` inside ``silu``) in a namespace of its own in which they are compiled too:
-    compiled code cannot call a plain Python function. Nothing compiles here; the backends
-    compile lazily, when the first kernel that calls a function compiles.
+    compiled code cannot call a plain Python function. In that namespace ``math`` is
+    ``math_module``: a backend may supply faster elementary functions under math's names
+    (the CPU's vectorising ``exp``). Nothing compiles here; the backends compile lazily, when
+    the first kernel that calls a function compiles.
     """
-    namespaces = {module.__name__: dict(vars(module)) for module in _MODULES}
+    namespaces = {module.__name__: dict(vars(module), math=math_module) for module in _MODULES}
     compiled = {}
     for module in _MODULES:
         for function in vars(module).values():

@@ -104,3 +104,16 @@ def test_machine_peak_loop_is_packed_fmas_and_figures_are_positive():
     with pytest.raises(ValueError, match="threads"):
         machine.fma_peak_gflops(10_000)
     assert np.isfinite(machine.cpu_info()["cores"])
+
+
+def test_machine_describes_the_512_bit_peak_when_there_is_one():
+    spec = {"model": "cpu", "llvm_cpu": "icelake-server", "simd": ["avx2", "avx512f"],
+            "cores": 2, "quick": False, "threads_all": 2, "triad_mib": 256,
+            "triad_gbs_1": 10.0, "triad_gbs_all": 20.0,
+            "fma_gflops_1": 100.0, "fma_gflops_all": 200.0,
+            "fma_instructions": {"xmm": 0, "ymm": 24, "zmm": 0, "scalar": 0}}
+    assert "512-bit" not in machine.describe(spec)
+    spec.update(fma_gflops_1_512=150.0, fma_gflops_all_512=300.0,
+                fma_instructions_512={"xmm": 0, "ymm": 0, "zmm": 12, "scalar": 0})
+    text = machine.describe(spec)
+    assert "512-bit" in text and "300.0 on 2 (zmm 12 FMAs" in text and "ymm 24" in text

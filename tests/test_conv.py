@@ -56,6 +56,29 @@ def test_conv2d_forward_and_all_gradients_match_torch(device, dtype, data):
     )
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("path", ["direct", "gemm"])
+@given(data=st.data())
+def test_conv2d_cpu_direct_and_matrix_product_paths_both_match_torch(path, data):
+    # the CPU computes 1x1 convs and small maps as one BLAS product (kernels/cpu/conv_gemm.py)
+    # and the rest with its direct kernels: each path forced here on every drawn case
+    torch = torch_or_skip()
+    from tinygradcnn.kernels.cpu import conv_gemm
+
+    x, w, b, params = draw_conv2d_case(data)
+    forced = (lambda geometry: False) if path == "direct" else (
+        lambda geometry: geometry.groups == 1 and geometry.batch > 0)
+    original, conv_gemm.uses_gemm = conv_gemm.uses_gemm, forced
+    try:
+        compare_with_torch(
+            lambda x, w, b: F.conv2d(x, w, b, **params),
+            lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **params),
+            x, w, b, device="cpu", dtype=np.float64,
+        )
+    finally:
+        conv_gemm.uses_gemm = original
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @given(data=st.data())
 # the simulator's size cap below rejects most drawn cases, on purpose

@@ -137,6 +137,19 @@ def test_digits_split_is_disjoint_stratified_and_scaled():
     assert big.image_shape == (1, 28, 28) and big.images.max() <= 1.0
 
 
+def test_digits_are_the_table_sklearn_load_digits_reads():
+    # Digits reads scikit-learn's CSV without importing scikit-learn (1.5-2.5 s of a first run)
+    load_digits = pytest.importorskip("sklearn.datasets").load_digits
+    bunch = load_digits()
+    train, test = data.Digits(train=True), data.Digits(train=False)
+    images = np.concatenate([train.images, test.images])[:, 0] * 16.0
+    labels = np.concatenate([train.labels, test.labels])
+    order = np.lexsort(images.reshape(len(images), -1).T[::-1])
+    expected_order = np.lexsort(bunch.images.reshape(len(images), -1).T[::-1])
+    np.testing.assert_array_equal(images[order], bunch.images[expected_order])
+    np.testing.assert_array_equal(labels[order], bunch.target[expected_order])
+
+
 def test_loader_yields_batches_of_tensors():
     dataset = data.ArrayDataset(np.arange(10 * 4, dtype=np.uint8).reshape(10, 1, 2, 2),
                                 np.arange(10))

@@ -11,9 +11,10 @@ How the forward pass is organised (and why):
    4 input loads and 8 accumulator loads/stores), on a 256-pixel tile whose accumulators
    stay in L1. A plain one-tap, one-channel loop is bound by the accumulator's load/store
    and runs 3-5x slower.
-3. No BLAS. im2col + ``np.matmul`` was measured 3-10x slower here, partly the copy, partly
-   because OpenBLAS's worker threads and Numba's threads spin and fight over the two cores
-   after each switch. Keeping convolution entirely in Numba avoids both.
+3. BLAS only where this layout wastes most of its vectors: 1x1 convs and outputs of at
+   most 16 pixels are one matrix product through NumPy's one-thread BLAS (``conv_gemm.py``,
+   2-7x faster there). Elsewhere im2col + ``np.matmul`` was measured 3-10x slower, partly
+   the copy, partly because OpenBLAS's threads and Numba's spin and fight over two cores.
 
 The input gradient is the forward kernel run on the (zero-inserted for stride > 1, then
 padded) output gradient with the kernel flipped and in/out channels swapped. The weight
@@ -27,6 +28,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..shapes import ConvGeometry, Padding, Pair, conv2d_geometry
+from . import conv_gemm
 from .conv_layout import (
     VECTOR,
     Planes,
@@ -217,17 +219,25 @@ def _as_run(geometry: ConvGeometry) -> ConvGeometry:
     return geometry if sh == sw else geometry.at_unit_stride()
 
 
+def _columns(layout: Planes | np.ndarray | None) -> np.ndarray | None:
+    """The matrix-product operand among the layouts (None: the product builds its own)."""
+    return layout if isinstance(layout, np.ndarray) else None
+
+
 def conv2d_input_layout(x: np.ndarray, weight_shape, stride: Pair, padding: Padding,
-                        dilation: Pair, groups: int) -> Planes:
-    """x (N, C, H, W) as ``conv2d_forward`` and ``conv2d_backward_weight`` read it: its
-    padded, phase-split planes (``conv_layout.py``), to build once and pass to both."""
+                        dilation: Pair, groups: int) -> Planes | np.ndarray:
+    """x (N, C, H, W) as ``conv2d_forward`` and ``conv2d_backward_weight`` read it, to build
+    once and pass to both: its padded, phase-split planes (``conv_layout.py``), or for the
+    convolutions computed as one matrix product, that product's operand (``conv_gemm.py``)."""
     geometry = conv2d_geometry(x.shape, weight_shape, stride, padding, dilation, groups)
+    if conv_gemm.uses_gemm(geometry):
+        return conv_gemm.columns(x, geometry)
     return input_planes(x, _as_run(geometry))
 
 
 def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: Pair,
                    padding: Padding, dilation: Pair, groups: int,
-                   layout: Planes | None = None) -> np.ndarray:
+                   layout: Planes | np.ndarray | None = None) -> np.ndarray:
     """Cross-correlation: (N, C, H, W) * (O, C // groups, KH, KW) -> (N, O, OH, OW).
 
     ``out[n, o, i, j] = bias[o] + sum_{c, kh, kw} w[o, c, kh, kw] *
@@ -236,8 +246,10 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, s
     ``conv2d_input_layout`` gave for these arguments (built here when None).
     """
     geometry = conv2d_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+    if conv_gemm.uses_gemm(geometry):
+        return conv_gemm.forward(x, weight, bias, geometry, _columns(layout))
     run = _as_run(geometry)
-    planes = input_planes(x, run) if layout is None else layout
+    planes = layout if isinstance(layout, Planes) else input_planes(x, run)
     out = _conv_planes(planes, weight.reshape(run.out_channels, -1), bias, groups,
                        run.output_shape)
     if run is geometry:
@@ -272,6 +284,8 @@ def conv2d_backward_input(grad_out: np.ndarray, weight: np.ndarray, input_shape,
     adjoint, the rest the transposed convolution.
     """
     geometry = conv2d_geometry(input_shape, weight.shape, stride, padding, dilation, groups)
+    if conv_gemm.uses_gemm(geometry):
+        return conv_gemm.backward_input(grad_out, weight, geometry)
     O, Cg, KH, KW = weight.shape
     if geometry.stride == (1, 1) or O // groups < ADJOINT_MIN_CHANNELS:
         # w_t[g, c, o, kh, kw] = w[g, o, c, KH-1-kh, KW-1-kw]
@@ -399,18 +413,20 @@ def _conv_weight_grad_kernel(grad_planes, planes, offsets, groups, group_stride,
 
 def conv2d_backward_weight(grad_out: np.ndarray, x: np.ndarray, weight_shape, stride: Pair,
                            padding: Padding, dilation: Pair, groups: int,
-                           layout: Planes | None = None) -> np.ndarray:
+                           layout: Planes | np.ndarray | None = None) -> np.ndarray:
     """dL/dw (O, C // groups, KH, KW) from dL/dout (N, O, OH, OW) and the input x (N, C, H, W).
 
     ``layout``: what ``conv2d_input_layout`` gave for x (built here when None).
     """
     geometry = conv2d_geometry(x.shape, weight_shape, stride, padding, dilation, groups)
+    if conv_gemm.uses_gemm(geometry):
+        return conv_gemm.backward_weight(grad_out, x, geometry, _columns(layout))
     run = _as_run(geometry)
     if run is not geometry:  # the stride-1 output gradient: zero between the strided pixels
         full = np.zeros(run.output_shape, grad_out.dtype)
         full[:, :, ::stride[0], ::stride[1]] = grad_out
         grad_out = full
-    planes = input_planes(x, run) if layout is None else layout
+    planes = layout if isinstance(layout, Planes) else input_planes(x, run)
     # whole vectors: the planes' margin covers the overrun, the gradient rows are zero there
     length = -(-run.out_height * planes.Wq // VECTOR) * VECTOR
     grad_w = _conv_weight_grad_kernel(output_grad_rows(grad_out, planes.Wq, length),

@@ -21,6 +21,7 @@ from numba import get_num_threads, njit
 
 from .. import shared
 from ..scalar_build import compile_scalar_functions
+from . import vector_math
 
 # Below this many elements in its largest array a kernel runs on the calling thread.
 PARALLEL_MIN_SIZE = 1 << 18
@@ -69,7 +70,7 @@ def _compiled_scalar_functions() -> dict:
     inliner refuses the ``f(x, *params)`` calls of the elementwise loops, and LLVM inlines
     these small functions into the loops anyway (a ReLU or an add over 300k floats runs as
     fast as with the IR inlined)."""
-    return compile_scalar_functions(_compile)
+    return compile_scalar_functions(_compile, vector_math.math_module())
 
 
 def _compile(copy):
@@ -85,8 +86,10 @@ def _compile(copy):
     # rest of the key is the function's code and constants, so editing an op in
     # scalar.py recompiles its loops. Kernels that call these functions as module globals
     # (random, optim, augment, loss) follow Numba's rule for callees in other files: their
-    # cache does not see an edit of shared.py (clear Numba's cache after one).
-    dispatcher._set_uuid(f"tinygradcnn.cpu.{copy.__module__}.{copy.__name__}")
+    # cache does not see an edit of shared.py (clear Numba's cache after one). The digest of
+    # vector_math.py, whose exp the scalar functions inline, makes an edit there a new id.
+    dispatcher._set_uuid(f"tinygradcnn.cpu.{copy.__module__}.{copy.__name__}."
+                         f"{vector_math.SOURCE_DIGEST}")
     return dispatcher
 
 

@@ -1,0 +1,137 @@
+"""Convolution as one matrix product through NumPy's BLAS: 1x1 convolutions and small maps.
+
+The direct kernels of ``conv.py`` vectorise along a row of output pixels. On a 4x4 or 2x2
+map (resnet18's last stages at 64x64) most of each vector is padding, and a 1x1 conv has
+one tap per input channel, too few to hide the accumulators' loads: measured on 2 threads
+against one-thread OpenBLAS, a 3x3 256-channel conv on 4x4 maps ran at 28 GFLOP/s direct
+and 60 as a product, a 1x1 conv 384 -> 64 on 4x4 maps at 8 and 59, and 1x1 convs on 56x56
+maps at the same speed both ways. So a convolution with ``groups == 1`` goes here when its
+kernel is 1x1 without padding, or its output has at most ``GEMM_MAX_PIXELS`` pixels.
+
+The product, with T = C * KH * KW taps and P = OH * OW output pixels per image:
+
+- 1x1 on maps of 16 pixels or more: ``x`` subsampled by the stride is already the (N, C, P) operand;
+  ``out[n] = W (O, C) @ x[n]``, ``dx[n] = W^T @ dout[n]``, ``dW = sum_n dout[n] @ x[n]^T``.
+- otherwise, im2col: ``cols`` (T, N * P) holds for every tap the input pixel each output
+  pixel reads (zero in the padding), built with one strided copy per (kh, kw);
+  ``out = W (O, T) @ cols``, ``dW = dout (O, N * P) @ cols^T``, and ``dcols = W^T @ dout``
+  added back at the pixels each tap read (col2im), the padding cropped.
+
+``columns`` is the layout that forward hands to the weight gradient, like the planes of the
+direct kernels. NumPy's BLAS runs on one thread (``tinygradcnn/backend.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..shapes import ConvGeometry
+
+GEMM_MAX_PIXELS = 16  # 4x4 maps and smaller; at 8x8 the direct kernel was faster (63 : 47)
+
+
+def uses_gemm(geometry: ConvGeometry) -> bool:
+    """Whether this convolution is computed here rather than by the direct kernels."""
+    if geometry.groups != 1 or geometry.batch == 0:
+        return False
+    return _pointwise(geometry) or geometry.out_height * geometry.out_width <= GEMM_MAX_PIXELS
+
+
+def _pointwise(geometry: ConvGeometry) -> bool:
+    return (geometry.kernel_height, geometry.kernel_width) == (1, 1) and not any(
+        geometry.padding)
+
+
+def _batched(geometry: ConvGeometry) -> bool:
+    """A 1x1 conv on maps of 16 pixels or more is N products (O, C) @ (C, P) on x as it is;
+    on smaller maps the N * P columns of one product were faster (2x2: 0.5 ms against 1.3)."""
+    return _pointwise(geometry) and geometry.out_height * geometry.out_width >= 16
+
+
+def _window(geometry: ConvGeometry, kh: int, kw: int) -> tuple[slice, slice]:
+    """The rows and columns of the padded input that tap (kh, kw) reads, one per output."""
+    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
+    top, left = kh * dh, kw * dw
+    return (slice(top, top + sh * (geometry.out_height - 1) + 1, sh),
+            slice(left, left + sw * (geometry.out_width - 1) + 1, sw))
+
+
+def columns(x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
+    """The product's input operand: (N, C, P) for a 1x1 conv, else im2col's (T, N * P)."""
+    sh, sw = geometry.stride
+    if _batched(geometry):
+        picked = x if (sh, sw) == (1, 1) else x[:, :, ::sh, ::sw]
+        return np.ascontiguousarray(picked).reshape(geometry.batch, geometry.in_channels, -1)
+    N, C = geometry.batch, geometry.in_channels
+    top, bottom, left, right = geometry.padding
+    padded = x
+    if any(geometry.padding):
+        padded = np.zeros((N, C, *geometry.padded_size), x.dtype)
+        padded[:, :, top:top + geometry.height, left:left + geometry.width] = x
+    KH, KW, OH, OW = (geometry.kernel_height, geometry.kernel_width, geometry.out_height,
+                      geometry.out_width)
+    cols = np.empty((C, KH, KW, N, OH, OW), x.dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            rows, cols_ = _window(geometry, kh, kw)
+            cols[:, kh, kw] = padded[:, :, rows, cols_].transpose(1, 0, 2, 3)
+    return cols.reshape(C * KH * KW, N * OH * OW)
+
+
+def _by_channel(grad_out: np.ndarray) -> np.ndarray:
+    """(N, O, OH, OW) -> (O, N * P), the layout of ``W @ cols``."""
+    N, O = grad_out.shape[:2]
+    return np.ascontiguousarray(grad_out.reshape(N, O, -1).transpose(1, 0, 2)).reshape(O, -1)
+
+
+def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+            geometry: ConvGeometry, cols: np.ndarray | None = None) -> np.ndarray:
+    """(N, C, H, W) * (O, C, KH, KW) -> (N, O, OH, OW); ``cols``: ``columns(x, geometry)``."""
+    cols = columns(x, geometry) if cols is None else cols
+    N, O = geometry.batch, geometry.out_channels
+    w = weight.reshape(O, -1)
+    if _batched(geometry):
+        out = np.matmul(w, cols)  # (N, O, P)
+    else:
+        out = np.ascontiguousarray((w @ cols).reshape(O, N, -1).transpose(1, 0, 2))
+    if bias is not None:
+        out += bias.reshape(1, O, 1)
+    return out.reshape(geometry.output_shape)
+
+
+def backward_weight(grad_out: np.ndarray, x: np.ndarray, geometry: ConvGeometry,
+                    cols: np.ndarray | None = None) -> np.ndarray:
+    """dL/dW (O, C, KH, KW) from dL/dout (N, O, OH, OW)."""
+    cols = columns(x, geometry) if cols is None else cols
+    if _batched(geometry):  # sum_n dout[n] @ x[n]^T as one product over (n, p)
+        grad = np.tensordot(grad_out.reshape(geometry.batch, geometry.out_channels, -1), cols,
+                            axes=([0, 2], [0, 2]))
+    else:
+        grad = _by_channel(grad_out) @ cols.T
+    return np.ascontiguousarray(grad, dtype=x.dtype).reshape(geometry.weight_shape)
+
+
+def backward_input(grad_out: np.ndarray, weight: np.ndarray,
+                   geometry: ConvGeometry) -> np.ndarray:
+    """dL/dx (N, C, H, W) from dL/dout (N, O, OH, OW)."""
+    N, C, O = geometry.batch, geometry.in_channels, geometry.out_channels
+    w = weight.reshape(O, -1)
+    if _batched(geometry):
+        picked = np.matmul(w.T, grad_out.reshape(N, O, -1)).reshape(
+            N, C, geometry.out_height, geometry.out_width)
+        if geometry.stride == (1, 1):
+            return picked
+        grad_x = np.zeros(geometry.input_shape, grad_out.dtype)
+        grad_x[:, :, ::geometry.stride[0], ::geometry.stride[1]] = picked
+        return grad_x
+    KH, KW, OH, OW = (geometry.kernel_height, geometry.kernel_width, geometry.out_height,
+                      geometry.out_width)
+    grad_cols = (w.T @ _by_channel(grad_out)).reshape(C, KH, KW, N, OH, OW)
+    padded = np.zeros((N, C, *geometry.padded_size), grad_out.dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            rows, cols_ = _window(geometry, kh, kw)
+            padded[:, :, rows, cols_] += grad_cols[:, kh, kw].transpose(1, 0, 2, 3)
+    top, _, left, _ = geometry.padding
+    return np.ascontiguousarray(
+        padded[:, :, top:top + geometry.height, left:left + geometry.width])
