@@ -10,22 +10,27 @@ kernel is 1x1 without padding, or its output has at most ``GEMM_MAX_PIXELS`` pix
 
 The product, with T = C * KH * KW taps and P = OH * OW output pixels per image:
 
-- 1x1 on maps of 16 pixels or more: ``x`` subsampled by the stride is already the (N, C, P) operand;
-  ``out[n] = W (O, C) @ x[n]``, ``dx[n] = W^T @ dout[n]``, ``dW = sum_n dout[n] @ x[n]^T``.
+- 1x1 on maps of 16 pixels or more: ``x`` subsampled by the stride is the (N, C, P)
+  operand; ``out[n] = W (O, C) @ x[n]``, ``dx[n] = W^T @ dout[n]``, ``dW = sum_n dout[n] @ x[n]^T``.
 - otherwise, im2col: ``cols`` (T, N * P) holds for every tap the input pixel each output
-  pixel reads (zero in the padding), built with one strided copy per (kh, kw);
+  pixel reads (zero in the padding), built by a Numba loop over the channels;
   ``out = W (O, T) @ cols``, ``dW = dout (O, N * P) @ cols^T``, and ``dcols = W^T @ dout``
-  added back at the pixels each tap read (col2im), the padding cropped.
+  added back at the pixels each tap read (col2im; the padding is never stored).
 
 ``columns`` is the layout that forward hands to the weight gradient, like the planes of the
-direct kernels. NumPy's BLAS runs on one thread (``tinygradcnn/backend.py``).
+direct kernels. NumPy's BLAS runs on one thread (``tinygradcnn/backend.py``: its own pool
+would spin against Numba's). Cutting a product in two for a Python thread of our own doubled
+a lone (512, 4608) @ (4608, 64) (100 -> 190 GFLOP/s on 2 cores) but slowed resnet18's step
+(214 -> 225 ms): Numba's OpenMP workers spin between kernels and take the core back.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from ..shapes import ConvGeometry
+from .launch import threaded
 
 GEMM_MAX_PIXELS = 16  # 4x4 maps and smaller; at 8x8 the direct kernel was faster (63 : 47)
 
@@ -48,12 +53,49 @@ def _batched(geometry: ConvGeometry) -> bool:
     return _pointwise(geometry) and geometry.out_height * geometry.out_width >= 16
 
 
-def _window(geometry: ConvGeometry, kh: int, kw: int) -> tuple[slice, slice]:
-    """The rows and columns of the padded input that tap (kh, kw) reads, one per output."""
+@threaded
+def _im2col_kernel(x, top, left, sh, sw, dh, dw, cols):
+    """cols[c, kh, kw, n, i, j] = x[n, c, i * sh + kh * dh - top, j * sw + kw * dw - left],
+    0 where that falls in the padding."""
+    C, KH, KW, N, OH, OW = cols.shape
+    H, W = x.shape[2], x.shape[3]
+    for c in prange(C):
+        for kh in range(KH):
+            for kw in range(KW):
+                for n in range(N):
+                    for i in range(OH):
+                        row = i * sh + kh * dh - top
+                        inside = 0 <= row < H
+                        for j in range(OW):
+                            col = j * sw + kw * dw - left
+                            cols[c, kh, kw, n, i, j] = (
+                                x[n, c, row, col] if inside and 0 <= col < W else 0.0)
+
+
+@threaded
+def _col2im_kernel(grad_cols, top, left, sh, sw, dh, dw, grad_x):
+    """The adjoint of ``_im2col_kernel``: every column entry added back to the input pixel
+    it was read from (one channel per task, so no two tasks write the same pixel)."""
+    C, KH, KW, N, OH, OW = grad_cols.shape
+    H, W = grad_x.shape[2], grad_x.shape[3]
+    for c in prange(C):
+        for n in range(N):
+            grad_x[n, c] = 0.0
+        for kh in range(KH):
+            for kw in range(KW):
+                for n in range(N):
+                    for i in range(OH):
+                        row = i * sh + kh * dh - top
+                        if 0 <= row < H:
+                            for j in range(OW):
+                                col = j * sw + kw * dw - left
+                                if 0 <= col < W:
+                                    grad_x[n, c, row, col] += grad_cols[c, kh, kw, n, i, j]
+
+
+def _kernel_args(geometry: ConvGeometry) -> tuple[int, ...]:
     (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
-    top, left = kh * dh, kw * dw
-    return (slice(top, top + sh * (geometry.out_height - 1) + 1, sh),
-            slice(left, left + sw * (geometry.out_width - 1) + 1, sw))
+    return (geometry.padding[0], geometry.padding[2], sh, sw, dh, dw)
 
 
 def columns(x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
@@ -62,26 +104,16 @@ def columns(x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
     if _batched(geometry):
         picked = x if (sh, sw) == (1, 1) else x[:, :, ::sh, ::sw]
         return np.ascontiguousarray(picked).reshape(geometry.batch, geometry.in_channels, -1)
-    N, C = geometry.batch, geometry.in_channels
-    top, bottom, left, right = geometry.padding
-    padded = x
-    if any(geometry.padding):
-        padded = np.zeros((N, C, *geometry.padded_size), x.dtype)
-        padded[:, :, top:top + geometry.height, left:left + geometry.width] = x
-    KH, KW, OH, OW = (geometry.kernel_height, geometry.kernel_width, geometry.out_height,
-                      geometry.out_width)
-    cols = np.empty((C, KH, KW, N, OH, OW), x.dtype)
-    for kh in range(KH):
-        for kw in range(KW):
-            rows, cols_ = _window(geometry, kh, kw)
-            cols[:, kh, kw] = padded[:, :, rows, cols_].transpose(1, 0, 2, 3)
-    return cols.reshape(C * KH * KW, N * OH * OW)
+    cols = np.empty((geometry.in_channels, geometry.kernel_height, geometry.kernel_width,
+                     geometry.batch, geometry.out_height, geometry.out_width), x.dtype)
+    _im2col_kernel(np.ascontiguousarray(x), *_kernel_args(geometry), cols)
+    return cols.reshape(cols.shape[0] * cols.shape[1] * cols.shape[2], -1)
 
 
-def _by_channel(grad_out: np.ndarray) -> np.ndarray:
-    """(N, O, OH, OW) -> (O, N * P), the layout of ``W @ cols``."""
-    N, O = grad_out.shape[:2]
-    return np.ascontiguousarray(grad_out.reshape(N, O, -1).transpose(1, 0, 2)).reshape(O, -1)
+def _by_channel(array: np.ndarray) -> np.ndarray:
+    """(N, O, OH, OW) or (N, O, P) -> (O, N * P), the layout of ``W @ cols``."""
+    N, O = array.shape[:2]
+    return np.ascontiguousarray(array.reshape(N, O, -1).transpose(1, 0, 2)).reshape(O, -1)
 
 
 def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
@@ -93,7 +125,7 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     if _batched(geometry):
         out = np.matmul(w, cols)  # (N, O, P)
     else:
-        out = np.ascontiguousarray((w @ cols).reshape(O, N, -1).transpose(1, 0, 2))
+        out = np.ascontiguousarray(np.matmul(w, cols).reshape(O, N, -1).transpose(1, 0, 2))
     if bias is not None:
         out += bias.reshape(1, O, 1)
     return out.reshape(geometry.output_shape)
@@ -104,10 +136,9 @@ def backward_weight(grad_out: np.ndarray, x: np.ndarray, geometry: ConvGeometry,
     """dL/dW (O, C, KH, KW) from dL/dout (N, O, OH, OW)."""
     cols = columns(x, geometry) if cols is None else cols
     if _batched(geometry):  # sum_n dout[n] @ x[n]^T as one product over (n, p)
-        grad = np.tensordot(grad_out.reshape(geometry.batch, geometry.out_channels, -1), cols,
-                            axes=([0, 2], [0, 2]))
+        grad = np.matmul(_by_channel(grad_out), _by_channel(cols).T)
     else:
-        grad = _by_channel(grad_out) @ cols.T
+        grad = np.matmul(_by_channel(grad_out), cols.T)
     return np.ascontiguousarray(grad, dtype=x.dtype).reshape(geometry.weight_shape)
 
 
@@ -126,12 +157,7 @@ def backward_input(grad_out: np.ndarray, weight: np.ndarray,
         return grad_x
     KH, KW, OH, OW = (geometry.kernel_height, geometry.kernel_width, geometry.out_height,
                       geometry.out_width)
-    grad_cols = (w.T @ _by_channel(grad_out)).reshape(C, KH, KW, N, OH, OW)
-    padded = np.zeros((N, C, *geometry.padded_size), grad_out.dtype)
-    for kh in range(KH):
-        for kw in range(KW):
-            rows, cols_ = _window(geometry, kh, kw)
-            padded[:, :, rows, cols_] += grad_cols[:, kh, kw].transpose(1, 0, 2, 3)
-    top, _, left, _ = geometry.padding
-    return np.ascontiguousarray(
-        padded[:, :, top:top + geometry.height, left:left + geometry.width])
+    grad_cols = np.matmul(w.T, _by_channel(grad_out)).reshape(C, KH, KW, N, OH, OW)
+    grad_x = np.empty(geometry.input_shape, grad_out.dtype)
+    _col2im_kernel(grad_cols, *_kernel_args(geometry), grad_x)
+    return grad_x
