@@ -79,6 +79,21 @@ def test_conv2d_cpu_direct_and_matrix_product_paths_both_match_torch(path, data)
         conv_gemm.uses_gemm = original
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv2d_on_rows_wide_enough_to_be_copied_as_slices_matches_torch(stride, groups):
+    # the CPU layout copies rows of 24 or more pixels as slices, narrower ones element-wise
+    torch = torch_or_skip()
+    rng = np.random.default_rng(stride * 10 + groups)
+    x, w, b = (rng.standard_normal((2, 4, 29, 30)), rng.standard_normal((4, 4 // groups, 3, 3)),
+               rng.standard_normal(4))
+    params = dict(stride=stride, padding=1, groups=groups)
+    compare_with_torch(lambda x, w, b: F.conv2d(x, w, b, **params),
+                       lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **params),
+                       x, w, b, device="cpu", dtype=np.float64)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @given(data=st.data())
 # the simulator's size cap below rejects most drawn cases, on purpose

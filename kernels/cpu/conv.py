@@ -12,7 +12,7 @@ How the forward pass is organised (and why):
    stay in L1. A plain one-tap, one-channel loop is bound by the accumulator's load/store
    and runs 3-5x slower.
 3. BLAS only where this layout wastes most of its vectors: 1x1 convs and outputs of at
-   most 16 pixels are one matrix product through NumPy's one-thread BLAS (``conv_gemm.py``,
+   most 64 pixels are one matrix product through NumPy's one-thread BLAS (``conv_gemm.py``,
    2-7x faster there). Elsewhere im2col + ``np.matmul`` was measured 3-10x slower, partly
    the copy, partly because OpenBLAS's threads and Numba's spin and fight over two cores.
 

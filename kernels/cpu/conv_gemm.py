@@ -1,8 +1,8 @@
 """Convolution as one matrix product through NumPy's BLAS: 1x1 convolutions and small maps.
 
-The direct kernels of ``conv.py`` vectorise along a row of output pixels. On a 4x4 or 2x2
-map (resnet18's last stages at 64x64) most of each vector is padding, and a 1x1 conv has
-one tap per input channel, too few to hide the accumulators' loads: measured on 2 threads
+The direct kernels of ``conv.py`` vectorise along a row of output pixels. On an 8x8, 4x4 or
+2x2 map (resnet18's last stages at 64x64) much of each vector is padding, and a 1x1 conv
+has one tap per input channel, too few to hide the accumulators' loads: measured on 2 threads
 against one-thread OpenBLAS, a 3x3 256-channel conv on 4x4 maps ran at 28 GFLOP/s direct
 and 60 as a product, a 1x1 conv 384 -> 64 on 4x4 maps at 8 and 59, and 1x1 convs on 56x56
 maps at the same speed both ways. So a convolution with ``groups == 1`` goes here when its
@@ -32,7 +32,9 @@ from numba import prange
 from ..shapes import ConvGeometry
 from .launch import threaded
 
-GEMM_MAX_PIXELS = 16  # 4x4 maps and smaller; at 8x8 the direct kernel was faster (63 : 47)
+# 8x8 maps and smaller: resnet18's step at 64x64 (batch 16) took 5% less time with 64 than
+# with 16 or 256, alternating in one process
+GEMM_MAX_PIXELS = 64
 
 
 def uses_gemm(geometry: ConvGeometry) -> bool:

@@ -64,7 +64,15 @@ def _to_planes(x, top, left, insert, stride, rows, cols, Hq, Wq, length):
     """
     if stride == 1 and insert == 1:
         return _rows_to_planes(x, top, left, rows, cols, Hq, Wq, length)
+    if insert == 1:
+        return _phases_to_planes(x, top, left, stride, rows, cols, Hq, Wq, length)
     return _scatter_to_planes(x, top, left, insert, stride, rows, cols, Hq, Wq, length)
+
+
+# Rows at least this wide are copied as slices (memset/memcpy calls), narrower ones element
+# by element: on (16, 192, 8, 8) the slices' per-row calls made the copy 3.7x slower
+# (1.49 against 0.40 ms), on (16, 96, 32, 32) the loops 1.7x slower.
+SLICE_MIN_WIDTH = 24
 
 
 @threaded
@@ -78,24 +86,72 @@ def _rows_to_planes(x, top, left, rows, cols, Hq, Wq, length):
     out[:, C * plane:] = 0
     w0, w1 = max(0, -left), min(W, cols - left)
     lo, hi = left + w0, left + max(w0, w1)
+    wide = W >= SLICE_MIN_WIDTH
     for nc in prange(N * C):
         n = nc // C
         c = nc % C
+        dst = out[n]
         for r in range(Hq):
-            row = out[n, c * plane + r * Wq:c * plane + (r + 1) * Wq]
+            base = c * plane + r * Wq
             h = r - top
-            if 0 <= h < H and w1 > w0:
-                row[:lo] = 0
-                row[lo:hi] = x[n, c, h, w0:w1]
-                row[hi:] = 0
+            inside = 0 <= h < H and w1 > w0
+            if wide:
+                row = dst[base:base + Wq]
+                if inside:
+                    row[:lo] = 0
+                    row[lo:hi] = x[n, c, h, w0:w1]
+                    row[hi:] = 0
+                else:
+                    row[:] = 0
+            elif inside:
+                src = x[n, c, h]
+                for j in range(lo):
+                    dst[base + j] = 0
+                for j in range(w1 - w0):
+                    dst[base + lo + j] = src[w0 + j]
+                for j in range(hi, Wq):
+                    dst[base + j] = 0
             else:
-                row[:] = 0
+                for j in range(Wq):
+                    dst[base + j] = 0
+    return out
+
+
+@threaded
+def _phases_to_planes(x, top, left, stride, rows, cols, Hq, Wq, length):
+    """A strided convolution's input: each phase plane gathered element by element in the
+    order it is stored (``plane[py, px][i, j] = padded[i * s + py, j * s + px]``), so the
+    buffer needs no zero-fill and every write is sequential (the scatter below took 1.9 ms
+    per call of MobileNet's strided depthwise convs)."""
+    N, C, H, W = x.shape
+    plane = Hq * Wq
+    out = np.empty((N, length), x.dtype)
+    out[:, C * stride * stride * plane:] = 0
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc % C
+        dst, src = out[n], x[n, c]
+        for py in range(stride):
+            for px in range(stride):
+                base = ((c * stride + py) * stride + px) * plane
+                for i in range(Hq):
+                    h = i * stride + py - top
+                    start = base + i * Wq
+                    if 0 <= h < H and i * stride + py < rows:
+                        for j in range(Wq):
+                            w = j * stride + px - left
+                            inside = 0 <= w < W and j * stride + px < cols
+                            dst[start + j] = src[h, w] if inside else 0
+                    else:
+                        for j in range(Wq):
+                            dst[start + j] = 0
     return out
 
 
 @threaded
 def _scatter_to_planes(x, top, left, insert, stride, rows, cols, Hq, Wq, length):
-    """The general case: phase planes of a stride, elements spaced ``insert`` apart."""
+    """Zero insertion (an output gradient spaced ``insert`` apart), on phase planes of a
+    stride: scattered into a zero-filled buffer."""
     N, C, H, W = x.shape
     plane = Hq * Wq
     out = np.zeros((N, length), x.dtype)
@@ -234,11 +290,20 @@ def output_grad_rows(grad_out, Wq, length):
     tail beyond OH * Wq zeroed (the weight gradient's other operand)."""
     N, O, OH, OW = grad_out.shape
     out = np.empty((N, O, length), grad_out.dtype)  # every value written below
+    wide = OW >= SLICE_MIN_WIDTH
     for no in prange(N * O):
         n = no // O
         o = no % O
+        dst, src = out[n, o], grad_out[n, o]
         for oh in range(OH):
-            out[n, o, oh * Wq:oh * Wq + OW] = grad_out[n, o, oh]
-            out[n, o, oh * Wq + OW:(oh + 1) * Wq] = 0
-        out[n, o, OH * Wq:] = 0
+            if wide:
+                dst[oh * Wq:oh * Wq + OW] = src[oh]
+                dst[oh * Wq + OW:(oh + 1) * Wq] = 0
+            else:
+                for j in range(OW):
+                    dst[oh * Wq + j] = src[oh, j]
+                for j in range(OW, Wq):
+                    dst[oh * Wq + j] = 0
+        for j in range(OH * Wq, length):
+            dst[j] = 0
     return out
