@@ -32,6 +32,7 @@ from . import conv_gemm
 from .conv_layout import (
     VECTOR,
     Planes,
+    copy_row,
     from_planes,
     input_plane_shape,
     input_planes,
@@ -175,7 +176,7 @@ def _conv_planes_kernel(planes, weights, offsets, bias, block_start, block_size,
                     continue
                 q0 = oh * Wq - p0
                 for j in range(real):
-                    out[n, o0 + j, oh, ow0:ow1] = acc[j, q0 + ow0:q0 + ow1]
+                    copy_row(out[n, o0 + j, oh, ow0:ow1], acc[j, q0 + ow0:q0 + ow1])
 
 
 def _channel_blocks(per_group: int) -> tuple[np.ndarray, np.ndarray]:
