@@ -11,15 +11,13 @@ How the forward pass is organised (and why):
    4 input loads and 8 accumulator loads/stores), on a 256-pixel tile whose accumulators
    stay in L1. A plain one-tap, one-channel loop is bound by the accumulator's load/store
    and runs 3-5x slower.
-3. BLAS only where this layout wastes most of its vectors: 1x1 convs and outputs of at
-   most 64 pixels are one matrix product through NumPy's one-thread BLAS (``conv_gemm.py``,
-   2-7x faster there). Elsewhere im2col + ``np.matmul`` was measured 3-10x slower, partly
-   the copy, partly because OpenBLAS's threads and Numba's spin and fight over two cores.
+3. Where this layout wastes most of each vector, 1x1 convs and outputs of at most 64
+   pixels, the three passes are one BLAS product each instead (``conv_gemm.py``).
 
-The input gradient is the forward kernel run on the (zero-inserted for stride > 1, then
-padded) output gradient with the kernel flipped and in/out channels swapped. The weight
-gradient is a dot product per (output channel, tap) over the same planes, blocked 4 x 4.
-Every entry point names its shapes once, in a ``ConvGeometry`` (``kernels/shapes.py``).
+The input gradient is the forward's adjoint or a transposed convolution run by the forward
+kernel (``conv2d_backward_input`` says which, and why); the weight gradient is 2 channels x
+4 taps of dot products over the same planes. Every entry point names its shapes once, in a
+``ConvGeometry`` (``kernels/shapes.py``).
 """
 
 from __future__ import annotations
@@ -185,15 +183,9 @@ def _channel_blocks(per_group: int) -> tuple[np.ndarray, np.ndarray]:
     Up to 3 leftover channels go one by one; 4 to 7 leftovers share one padded 8-block,
     since the 8-block reuses each input load 8 times and is faster even half empty.
     """
-    starts, sizes = [], []
-    o = 0
-    while per_group - o >= 4:
-        starts.append(o)
-        sizes.append(8)
-        o += 8
-    for rest in range(o, per_group):
-        starts.append(rest)
-        sizes.append(1)
+    blocks = (per_group + 4) // 8  # an 8-block wherever 4 or more channels remain
+    starts = [*range(0, 8 * blocks, 8), *range(8 * blocks, per_group)]
+    sizes = [8] * blocks + [1] * max(0, per_group - 8 * blocks)
     return np.array(starts, np.int64), np.array(sizes, np.int64)
 
 
@@ -258,9 +250,7 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, s
     return np.ascontiguousarray(out[:, :, ::stride[0], ::stride[1]])
 
 
-# A strided convolution with at least this many output channels per group takes its input
-# gradient as the adjoint of the forward kernel; the others as a transposed convolution
-# (see conv2d_backward_input).
+# strided convs with this many output channels per group take the adjoint input gradient
 ADJOINT_MIN_CHANNELS = 8
 
 
@@ -276,13 +266,11 @@ def conv2d_backward_input(grad_out: np.ndarray, weight: np.ndarray, input_shape,
     offsets, then the planes' input pixels gathered (padding dropped). It does the forward's
     work, whatever the stride or padding. The *transposed convolution*, ``conv(zero_insert(
     dout, stride), flip(weight)^T)`` over a canvas padded by ``dilation * (K - 1) - pad``,
-    does stride^2 times that work on zeros (and more on the wide padding of small maps), but
-    it reduces over all the taps of a tile before writing it out once, where the adjoint
-    reduces over the group's output channels and adds each tile back: measured on one
-    thread, the adjoint is 2.4x faster for ResNet's 3x3 stride-2 conv (16, 64, 32, 32) ->
-    128 channels, but 35% slower for the stride-1 3x3 64 -> 64 and no faster for LeNet's
-    second conv. So strided convolutions with 8 or more output channels per group take the
-    adjoint, the rest the transposed convolution.
+    does stride^2 times that work on zeros, but reduces over all the taps of a tile before
+    writing it out once. Measured on one thread, the adjoint is 2.4x faster for ResNet's 3x3
+    stride-2 conv (16, 64, 32, 32) -> 128 channels, 35% slower for the stride-1 3x3 64 -> 64
+    and no faster for LeNet's second conv: strided convolutions with 8 or more output
+    channels per group take the adjoint, the rest the transposed convolution.
     """
     geometry = conv2d_geometry(input_shape, weight.shape, stride, padding, dilation, groups)
     if conv_gemm.uses_gemm(geometry):

@@ -25,7 +25,7 @@ from numba import prange
 from .. import scalar, shared
 from ..shapes import class_layout
 from .launch import device_function, threaded
-from .softmax import _exp_nonpositive  # shared jitted helper: exp of x <= 0, vectorisable
+from .vector_math import exp
 
 _log_sum_exp = device_function(shared.log_sum_exp)
 _bce_with_logits = device_function(scalar.bce_with_logits)
@@ -129,7 +129,7 @@ def _cross_entropy_backward_kernel(
         mass = hard + uniform * weight_sum
         for c in range(classes):
             k = base + c * inner
-            out[k] = g * (_exp_nonpositive(logp[k]) * mass - uniform * weight[c])
+            out[k] = g * (exp(float(logp[k])) * mass - uniform * weight[c])
         out[base + t * inner] -= g * hard
 
 

@@ -11,63 +11,20 @@ of the sizes after it. Two loop orders, both over contiguous memory so that LLVM
   inner one; per-position running maxima and sums live in two small per-block buffers.
 
 Stability: the exponential only ever sees ``x - max <= 0``, so logits of 1e4 neither overflow
-nor turn into ``inf - inf = nan``. That also lets ``_exp_nonpositive`` (below) skip overflow
-handling; unlike libm's ``exp`` it inlines and vectorises, which is most of the speed here.
+nor turn into ``inf - inf = nan``. The exponential is ``vector_math.exp`` in float64: unlike
+libm's it inlines and vectorises, which is most of the speed here.
 """
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import prange
 
 from .launch import threaded
+from .vector_math import exp
 
 Array = np.ndarray
 
 _BLOCK = 256
 _FASTMATH = {"reassoc", "contract"}  # lets the sums vectorise; no effect on inf/nan handling
-
-_LOG2E = 1.4426950408889634
-_LN2_HI = 0.6931471803691238  # ln 2 split in two so that n * _LN2_HI is exact
-_LN2_LO = 1.9082149292705877e-10
-
-
-@intrinsic
-def _int64_bits_as_float64(typingctx, bits):
-    """Reinterpret an int64 bit pattern as a float64 (no conversion); compiles to nothing."""
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return types.float64(types.int64), codegen
-
-
-@njit(cache=True, inline="always")
-def _exp_nonpositive(x):
-    """``exp(x)`` for ``x <= 0`` in float64, relative error below 1e-14.
-
-    ``exp(x) = 2^n * exp(r)`` with ``n = round(x / ln 2)`` and ``|r| <= ln(2) / 2``; ``exp(r)``
-    is its Taylor polynomial to degree 11 and ``2^n`` is built directly in the exponent bits.
-    Below -708 the result (< 1e-307) is flushed to 0, so exp(-inf) = 0; NaN stays NaN.
-    """
-    if x < -708.0:
-        return 0.0
-    n = np.floor(x * _LOG2E + 0.5)
-    r = (x - n * _LN2_HI) - n * _LN2_LO
-    p = 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
-    return p * _int64_bits_as_float64((np.int64(n) + 1023) << 52)
-
 
 def _lanes(shape: tuple[int, ...], dim: int) -> tuple[int, int, int]:
     """(outer, D, inner) for a softmax over ``dim`` of a C-contiguous array of ``shape``."""
@@ -102,13 +59,13 @@ def _softmax_rows_forward(x, out, log):
         total = 0.0
         if log:
             for d in range(row.shape[0]):
-                total += _exp_nonpositive(row[d] - peak)
+                total += exp(float(row[d] - peak))
             shift = peak + np.log(total)
             for d in range(row.shape[0]):
                 dst[d] = row[d] - shift
         else:
             for d in range(row.shape[0]):
-                e = _exp_nonpositive(row[d] - peak)
+                e = exp(float(row[d] - peak))
                 dst[d] = e
                 total += e
             scale = 1.0 / total
@@ -135,7 +92,7 @@ def _softmax_blocks_forward(x, out, log, block):
             row = x[o, d, start:stop]
             dst = out[o, d, start:stop]
             for i in range(row.shape[0]):
-                e = _exp_nonpositive(row[i] - peak[i])
+                e = exp(float(row[i] - peak[i]))
                 total[i] += e
                 dst[i] = e
         if log:
@@ -167,7 +124,7 @@ def _softmax_rows_backward(y, grad, out, log):
             for d in range(y_row.shape[0]):
                 total += g_row[d]
             for d in range(y_row.shape[0]):
-                dst[d] = g_row[d] - _exp_nonpositive(y_row[d]) * total
+                dst[d] = g_row[d] - exp(float(y_row[d])) * total
         else:
             # y = p:  dx_i = p_i * (g_i - sum_j g_j p_j)
             for d in range(y_row.shape[0]):
@@ -200,7 +157,7 @@ def _softmax_blocks_backward(y, grad, out, log, block):
             dst = out[o, d, start:stop]
             if log:
                 for i in range(dst.shape[0]):
-                    dst[i] = g_row[i] - _exp_nonpositive(y_row[i]) * total[i]
+                    dst[i] = g_row[i] - exp(float(y_row[i])) * total[i]
             else:
                 for i in range(dst.shape[0]):
                     dst[i] = y_row[i] * (g_row[i] - total[i])
