@@ -101,7 +101,8 @@ def _kernel_args(geometry: ConvGeometry) -> tuple[int, ...]:
 
 
 def columns(x: np.ndarray, geometry: ConvGeometry) -> np.ndarray:
-    """The product's input operand: (N, C, P) for a 1x1 conv, else im2col's (T, N * P)."""
+    """The product's operand: (N, C, P) for a 1x1 conv on 16 or more pixels, else im2col's
+    (T, N * P)."""
     sh, sw = geometry.stride
     if _batched(geometry):
         picked = x if (sh, sw) == (1, 1) else x[:, :, ::sh, ::sw]
