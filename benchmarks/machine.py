@@ -177,22 +177,23 @@ def fma_instructions() -> dict[str, int]:
     return counts
 
 
-def _wide_features() -> str | None:
+def _wide_features(counts: dict[str, int]) -> str | None:
     """The NUMBA_CPU_FEATURES that lift LLVM's 256-bit preference on an AVX-512 host whose
-    FMA loop compiled to ymm registers; None where there is nothing to lift."""
+    FMA loop (``counts``: `fma_instructions`) compiled to ymm registers; None where there is
+    nothing to lift."""
     import llvmlite.binding as llvm
 
     if not llvm.get_host_cpu_features().get("avx512f") or numba.config.CPU_FEATURES:
         return None
-    if fma_instructions()["zmm"]:
+    if counts["zmm"]:
         return None
     return llvm.get_host_cpu_features().flatten() + ",-prefer-256-bit"
 
 
-def _fma_peaks_512(seconds: float, repeats: int) -> dict | None:
+def _fma_peaks_512(seconds: float, repeats: int, counts: dict[str, int]) -> dict | None:
     """{"fma_gflops_1_512", "fma_gflops_all_512", "fma_instructions_512"} measured in a child
     process with 512-bit vectors preferred, or None (no AVX-512, or zmm already)."""
-    features = _wide_features()
+    features = _wide_features(counts)
     if features is None:
         return None
     env = dict(os.environ, NUMBA_CPU_FEATURES=features)
@@ -217,7 +218,7 @@ def measure(quick: bool = False) -> dict:
     everyone = numba.config.NUMBA_NUM_THREADS
     result = {**cpu_info(), "quick": quick, "threads_all": everyone}
     result.update(_fma_peaks(seconds, repeats))
-    result.update(_fma_peaks_512(seconds, repeats) or {})
+    result.update(_fma_peaks_512(seconds, repeats, result["fma_instructions"]) or {})
     result["peak_gflops_all"] = max(result["fma_gflops_all"],
                                     result.get("fma_gflops_all_512", 0.0))
     result["triad_gbs_1"] = memory_bandwidth_gbs(1, mib, repeats)

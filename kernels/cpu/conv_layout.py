@@ -121,7 +121,8 @@ def _phases_to_planes(x, top, left, stride, rows, cols, Hq, Wq, length):
     N, C, H, W = x.shape
     plane = Hq * Wq
     out = np.empty((N, length), x.dtype)
-    out[:, C * stride * stride * plane:] = 0
+    for n in range(N):
+        fill_row(out[n, C * stride * stride * plane:], 0)
     for nc in prange(N * C):
         n = nc // C
         c = nc % C
@@ -176,9 +177,8 @@ def _tap_offsets(channels: int, kernel: Pair, stride: int, dilation: Pair, Hq: i
     kh = np.arange(kernel[0]).reshape(1, -1, 1) * dh
     kw = np.arange(kernel[1]).reshape(1, 1, -1) * dw
     phase = (c * stride + kh % stride) * stride + kw % stride
-    offsets = np.ascontiguousarray(
-        (phase * (Hq * Wq) + (kh // stride) * Wq + kw // stride).reshape(-1), dtype=np.int64)
-    return offsets
+    offsets = phase * (Hq * Wq) + (kh // stride) * Wq + kw // stride
+    return np.ascontiguousarray(offsets.reshape(-1), dtype=np.int64)
 
 
 class PlaneShape(NamedTuple):

@@ -29,7 +29,9 @@ from numba import njit, types
 from numba.extending import intrinsic, overload
 
 _F32 = np.float32
-# part of the cache id of every compiled scalar function (launch.py): an edit here recompiles
+# part of the cache id of every compiled scalar function (launch.py), so an edit here
+# recompiles the elementwise loops; softmax.py and loss.py call ``exp`` as a module global
+# and, like callers of shared.py, need Numba's cache cleared after an edit here
 SOURCE_DIGEST = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 # (lowest x, highest x, 1 / ln 2, 1.5 * 2^p, ln 2 head, ln 2 tail, 1/2, 1/4, 1, 2, 20) in
