@@ -13,6 +13,13 @@ How the forward pass is organised (and why):
    and runs 3-5x slower.
 3. Where this layout wastes most of each vector, 1x1 convs and outputs of at most 64
    pixels, the three passes are one BLAS product each instead (``conv_gemm.py``).
+4. The forward and weight-gradient kernels are a ``prange`` over jobs whose body is one
+   call of a serial ``*_job`` function. Numba compiles a ``prange`` body a second time as a
+   function of its own, so the forward's blocked loop inside it took 9-10 s to compile
+   (LeNet-5, Zen 3); as a call it compiles once, 3-5 s, plus 2-3 s for the parallel shell,
+   and runs as fast. The job index is cast to int64: the ``prange`` index is uint64, and a
+   uint64 argument would compile the job function once more. The adjoint input gradient
+   keeps its loop inline: split the same way it ran 12% slower (ResNet's 3x3 stride 2).
 
 The input gradient is the forward's adjoint or a transposed convolution run by the forward
 kernel (``conv2d_backward_input`` says which, and why); the weight gradient is 2 channels x
@@ -37,92 +44,12 @@ from .conv_layout import (
     output_grad_planes,
     output_grad_rows,
 )
+from .conv_tiles import TILE, accumulate_1, accumulate_8
 from .launch import threaded
-
-TILE = 256  # output pixels per accumulator tile: 8 channels x 256 x 4 bytes = 8 KiB of L1
-
 
 # ---------------------------------------------------------------------------------------------
 # Forward: out[o, q] = bias[o] + sum_t w[o, t] * plane[offset[t] + q]
 # ---------------------------------------------------------------------------------------------
-
-
-@njit(inline="always", fastmath=True)
-def _accumulate_8(acc, xn, base, offsets, weights, o0, p0, tp):
-    """acc[0:8, :tp] += weights[o0:o0+8, :] . taps, four taps per pass over the tile."""
-    T = offsets.shape[0]
-    T4 = T - T % 4
-    a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
-    a4, a5, a6, a7 = acc[4], acc[5], acc[6], acc[7]
-    for t in range(0, T4, 4):
-        s0 = base + offsets[t] + p0
-        s1 = base + offsets[t + 1] + p0
-        s2 = base + offsets[t + 2] + p0
-        s3 = base + offsets[t + 3] + p0
-        x0, x1, x2, x3 = xn[s0:s0 + tp], xn[s1:s1 + tp], xn[s2:s2 + tp], xn[s3:s3 + tp]
-        w = weights[o0:o0 + 8, t:t + 4]
-        w00, w01, w02, w03 = w[0, 0], w[0, 1], w[0, 2], w[0, 3]
-        w10, w11, w12, w13 = w[1, 0], w[1, 1], w[1, 2], w[1, 3]
-        w20, w21, w22, w23 = w[2, 0], w[2, 1], w[2, 2], w[2, 3]
-        w30, w31, w32, w33 = w[3, 0], w[3, 1], w[3, 2], w[3, 3]
-        w40, w41, w42, w43 = w[4, 0], w[4, 1], w[4, 2], w[4, 3]
-        w50, w51, w52, w53 = w[5, 0], w[5, 1], w[5, 2], w[5, 3]
-        w60, w61, w62, w63 = w[6, 0], w[6, 1], w[6, 2], w[6, 3]
-        w70, w71, w72, w73 = w[7, 0], w[7, 1], w[7, 2], w[7, 3]
-        for i in range(tp):
-            v0, v1, v2, v3 = x0[i], x1[i], x2[i], x3[i]
-            a0[i] += w00 * v0 + w01 * v1 + w02 * v2 + w03 * v3
-            a1[i] += w10 * v0 + w11 * v1 + w12 * v2 + w13 * v3
-            a2[i] += w20 * v0 + w21 * v1 + w22 * v2 + w23 * v3
-            a3[i] += w30 * v0 + w31 * v1 + w32 * v2 + w33 * v3
-            a4[i] += w40 * v0 + w41 * v1 + w42 * v2 + w43 * v3
-            a5[i] += w50 * v0 + w51 * v1 + w52 * v2 + w53 * v3
-            a6[i] += w60 * v0 + w61 * v1 + w62 * v2 + w63 * v3
-            a7[i] += w70 * v0 + w71 * v1 + w72 * v2 + w73 * v3
-    for t in range(T4, T):
-        s0 = base + offsets[t] + p0
-        x0 = xn[s0:s0 + tp]
-        w = weights[o0:o0 + 8, t]
-        w0, w1, w2, w3, w4, w5, w6, w7 = w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]
-        for i in range(tp):
-            v0 = x0[i]
-            a0[i] += w0 * v0
-            a1[i] += w1 * v0
-            a2[i] += w2 * v0
-            a3[i] += w3 * v0
-            a4[i] += w4 * v0
-            a5[i] += w5 * v0
-            a6[i] += w6 * v0
-            a7[i] += w7 * v0
-
-
-@njit(inline="always", fastmath=True)
-def _accumulate_1(a0, xn, base, offsets, weights, o, p0, tp):
-    """a0[:tp] += weights[o, :] . taps, eight taps per pass (depthwise and leftovers)."""
-    T = offsets.shape[0]
-    T8 = T - T % 8
-    for t in range(0, T8, 8):
-        s0 = base + offsets[t] + p0
-        s1 = base + offsets[t + 1] + p0
-        s2 = base + offsets[t + 2] + p0
-        s3 = base + offsets[t + 3] + p0
-        s4 = base + offsets[t + 4] + p0
-        s5 = base + offsets[t + 5] + p0
-        s6 = base + offsets[t + 6] + p0
-        s7 = base + offsets[t + 7] + p0
-        x0, x1, x2, x3 = xn[s0:s0 + tp], xn[s1:s1 + tp], xn[s2:s2 + tp], xn[s3:s3 + tp]
-        x4, x5, x6, x7 = xn[s4:s4 + tp], xn[s5:s5 + tp], xn[s6:s6 + tp], xn[s7:s7 + tp]
-        w0, w1, w2, w3 = weights[o, t], weights[o, t + 1], weights[o, t + 2], weights[o, t + 3]
-        w4, w5, w6, w7 = weights[o, t + 4], weights[o, t + 5], weights[o, t + 6], weights[o, t + 7]
-        for i in range(tp):
-            a0[i] += (w0 * x0[i] + w1 * x1[i] + w2 * x2[i] + w3 * x3[i]
-                      + w4 * x4[i] + w5 * x5[i] + w6 * x6[i] + w7 * x7[i])
-    for t in range(T8, T):
-        s0 = base + offsets[t] + p0
-        x0 = xn[s0:s0 + tp]
-        w0 = weights[o, t]
-        for i in range(tp):
-            a0[i] += w0 * x0[i]
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -135,46 +62,53 @@ def _conv_planes_kernel(planes, weights, offsets, bias, block_start, block_size,
     channel; only the block's real channels are written. ``block_start``/``block_size``
     list the blocks of one group (offsets within the group).
     """
-    N = planes.shape[0]
+    for job in prange(planes.shape[0] * groups * block_start.shape[0]):
+        _conv_planes_job(planes, weights, offsets, bias, block_start, block_size, groups,
+                         group_stride, Wq, out, np.int64(job))
+
+
+@njit(fastmath=True, cache=True)
+def _conv_planes_job(planes, weights, offsets, bias, block_start, block_size, groups,
+                     group_stride, Wq, out, job):
+    """Job ``job`` of `_conv_planes_kernel`: (sample, group, block of output channels)."""
     O = out.shape[1]
     OH, OW = out.shape[2], out.shape[3]
     out_per_group = O // groups
     blocks = block_start.shape[0]
     P = OH * Wq
     tiles = (P + TILE - 1) // TILE
-    for job in prange(N * groups * blocks):
-        block = job % blocks
-        g = (job // blocks) % groups
-        n = job // (blocks * groups)
-        o0 = g * out_per_group + block_start[block]
-        width = block_size[block]
-        real = min(width, (g + 1) * out_per_group - o0)
-        acc = np.empty((8, TILE), planes.dtype)  # one per job: the tiles reuse it
-        xn = planes[n]
-        base = g * group_stride
-        for tile in range(tiles):
-            p0 = tile * TILE
-            tp = min(TILE, P - p0)
-            # whole vectors: the spare columns are garbage, never copied out, but a loop
-            # with no scalar remainder runs faster than one with a short tail
-            tv = min(TILE, -(-tp // VECTOR) * VECTOR)
-            for j in range(width):
-                acc[j, :tv] = bias[min(o0 + j, O - 1)]
-            if width == 8:
-                _accumulate_8(acc, xn, base, offsets, weights, o0, p0, tv)
-            else:
-                _accumulate_1(acc[0], xn, base, offsets, weights, o0, p0, tv)
-            # copy the tile's valid columns out (q = oh * Wq + ow with ow < OW)
-            for oh in range(p0 // Wq, min(OH, (p0 + tp + Wq - 1) // Wq)):
-                ow0 = max(0, p0 - oh * Wq)
-                ow1 = min(OW, p0 + tp - oh * Wq)
-                if ow1 <= ow0:
-                    # the tile starts in this row's spare columns (ow >= OW): nothing of the
-                    # row is in it, and q0 + ow1 < 0 would wrap round in the slice below
-                    continue
-                q0 = oh * Wq - p0
-                for j in range(real):
-                    copy_row(out[n, o0 + j, oh, ow0:ow1], acc[j, q0 + ow0:q0 + ow1])
+    block = job % blocks
+    g = (job // blocks) % groups
+    n = job // (blocks * groups)
+    o0 = g * out_per_group + block_start[block]
+    width = block_size[block]
+    real = min(width, (g + 1) * out_per_group - o0)
+    acc = np.empty((8, TILE), planes.dtype)  # one per job: the tiles reuse it
+    xn = planes[n]
+    base = g * group_stride
+    for tile in range(tiles):
+        p0 = tile * TILE
+        tp = min(TILE, P - p0)
+        # whole vectors: the spare columns are garbage, never copied out, but a loop
+        # with no scalar remainder runs faster than one with a short tail
+        tv = min(TILE, -(-tp // VECTOR) * VECTOR)
+        for j in range(width):
+            acc[j, :tv] = bias[min(o0 + j, O - 1)]
+        if width == 8:
+            accumulate_8(acc, xn, base, offsets, weights, o0, p0, tv)
+        else:
+            accumulate_1(acc[0], xn, base, offsets, weights, o0, p0, tv)
+        # copy the tile's valid columns out (q = oh * Wq + ow with ow < OW)
+        for oh in range(p0 // Wq, min(OH, (p0 + tp + Wq - 1) // Wq)):
+            ow0 = max(0, p0 - oh * Wq)
+            ow1 = min(OW, p0 + tp - oh * Wq)
+            if ow1 <= ow0:
+                # the tile starts in this row's spare columns (ow >= OW): nothing of the
+                # row is in it, and q0 + ow1 < 0 would wrap round in the slice below
+                continue
+            q0 = oh * Wq - p0
+            for j in range(real):
+                copy_row(out[n, o0 + j, oh, ow0:ow1], acc[j, q0 + ow0:q0 + ow1])
 
 
 def _channel_blocks(per_group: int) -> tuple[np.ndarray, np.ndarray]:
@@ -338,7 +272,7 @@ def _conv_adjoint_kernel(rows, weights_t, row_offsets, offsets, groups, group_st
                     tv = min(TILE, -(-tp // VECTOR) * VECTOR)
                     for j in range(8):
                         acc[j, :tv] = 0
-                    _accumulate_8(acc, gn, base, row_offsets, weights_t, g * T + t0, p0, tv)
+                    accumulate_8(acc, gn, base, row_offsets, weights_t, g * T + t0, p0, tv)
                     for j in range(width):
                         d = g * group_stride + offsets[t0 + j] + p0
                         row = acc[j]
@@ -360,44 +294,52 @@ def _conv_weight_grad_kernel(grad_planes, planes, offsets, groups, group_stride,
     16 vector accumulators and spill, 1.5-3x slower). ``P`` is a multiple of the vector
     width, the gradient rows zero beyond their pixels, so the pixel loop has no remainder.
     """
+    T = offsets.shape[0]
+    out = np.empty((O, T), planes.dtype)
+    for job in prange(groups * ((O // groups + 1) // 2) * ((T + 3) // 4)):
+        _conv_weight_grad_job(grad_planes, planes, offsets, groups, group_stride, P, out,
+                              np.int64(job))
+    return out
+
+
+@njit(fastmath=True, cache=True)
+def _conv_weight_grad_job(grad_planes, planes, offsets, groups, group_stride, P, out, job):
+    """Job ``job`` of `_conv_weight_grad_kernel`: its 8 sums, written into ``out`` (O, T)."""
     N = planes.shape[0]
     T = offsets.shape[0]
-    per_group = O // groups
-    out = np.empty((O, T), planes.dtype)
+    per_group = out.shape[0] // groups
     zero = np.zeros(1, planes.dtype)[0]  # (x * 0 would be float64 and halve the speed)
     channel_blocks = (per_group + 1) // 2
     tap_blocks = (T + 3) // 4
-    for job in prange(groups * channel_blocks * tap_blocks):
-        g = job // (channel_blocks * tap_blocks)
-        o0 = g * per_group + (job // tap_blocks) % channel_blocks * 2
-        t0 = job % tap_blocks * 4
-        # clamp a short block onto the group's last channel / tap; its sums are dropped
-        oa, ob = o0, min(o0 + 1, (g + 1) * per_group - 1)
-        base = g * group_stride
-        sa, sb = base + offsets[t0], base + offsets[min(t0 + 1, T - 1)]
-        sc, sd = base + offsets[min(t0 + 2, T - 1)], base + offsets[min(t0 + 3, T - 1)]
-        s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
-        for n in range(N):
-            xn = planes[n]
-            xa, xb, xc, xd = xn[sa:sa + P], xn[sb:sb + P], xn[sc:sc + P], xn[sd:sd + P]
-            ga, gb = grad_planes[n, oa], grad_planes[n, ob]
-            for q in range(P):
-                va, vb, vc, vd = xa[q], xb[q], xc[q], xd[q]
-                u = ga[q]
-                s00 += u * va
-                s01 += u * vb
-                s02 += u * vc
-                s03 += u * vd
-                u = gb[q]
-                s10 += u * va
-                s11 += u * vb
-                s12 += u * vc
-                s13 += u * vd
-        sums = ((s00, s01, s02, s03), (s10, s11, s12, s13))
-        for j in range(min(2, (g + 1) * per_group - o0)):
-            for k in range(min(4, T - t0)):
-                out[o0 + j, t0 + k] = sums[j][k]
-    return out
+    g = job // (channel_blocks * tap_blocks)
+    o0 = g * per_group + (job // tap_blocks) % channel_blocks * 2
+    t0 = job % tap_blocks * 4
+    # clamp a short block onto the group's last channel / tap; its sums are dropped
+    oa, ob = o0, min(o0 + 1, (g + 1) * per_group - 1)
+    base = g * group_stride
+    sa, sb = base + offsets[t0], base + offsets[min(t0 + 1, T - 1)]
+    sc, sd = base + offsets[min(t0 + 2, T - 1)], base + offsets[min(t0 + 3, T - 1)]
+    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
+    for n in range(N):
+        xn = planes[n]
+        xa, xb, xc, xd = xn[sa:sa + P], xn[sb:sb + P], xn[sc:sc + P], xn[sd:sd + P]
+        ga, gb = grad_planes[n, oa], grad_planes[n, ob]
+        for q in range(P):
+            va, vb, vc, vd = xa[q], xb[q], xc[q], xd[q]
+            u = ga[q]
+            s00 += u * va
+            s01 += u * vb
+            s02 += u * vc
+            s03 += u * vd
+            u = gb[q]
+            s10 += u * va
+            s11 += u * vb
+            s12 += u * vc
+            s13 += u * vd
+    sums = ((s00, s01, s02, s03), (s10, s11, s12, s13))
+    for j in range(min(2, (g + 1) * per_group - o0)):
+        for k in range(min(4, T - t0)):
+            out[o0 + j, t0 + k] = sums[j][k]
 
 
 def conv2d_backward_weight(grad_out: np.ndarray, x: np.ndarray, weight_shape, stride: Pair,
