@@ -57,7 +57,10 @@ def standard_normal(seed, counter):
 # the CPU loops 5-7x slower (Adam over 48k floats: 900 us against 140 us).
 # Each rounds to the parameter's dtype (``type(p)``) where PyTorch's in-place ops do (after
 # every mul_/add_/addcmul_ of its single-tensor path), so a float32 run follows PyTorch's
-# float32 run and not a float64 one. ``maximize`` ascends: the gradient's sign is flipped first.
+# float32 run and not a float64 one. SGD and Adam, the two the zoo and the CLI train with,
+# compute in that dtype outright, with each scalar rounded to it first, as PyTorch's
+# tensor-scalar ops do: no float64 lanes and no conversions in their loops. ``maximize``
+# ascends: the gradient's sign is flipped first.
 
 
 def lerp(start, end, weight):
@@ -70,21 +73,23 @@ def lerp(start, end, weight):
 
 def sgd_update(p, g, b, lr, momentum, dampening, weight_decay, nesterov, use_momentum,
                first_step, maximize):
-    """One SGD step: ``(param, momentum buffer) -> (param, momentum buffer)``."""
+    """One SGD step: ``(param, momentum buffer) -> (param, momentum buffer)``, every
+    operation in the parameter's dtype with the scalars rounded to it (see `adam_update`)."""
     dtype = type(p)
     if maximize:
         g = -g
-    g = g + weight_decay * p
+    if weight_decay != 0.0:
+        g = g + dtype(weight_decay) * p
     if use_momentum:
         if first_step:
-            b = dtype(g)
+            b = g
         else:
-            b = dtype(momentum * b + (1.0 - dampening) * g)
+            b = b * dtype(momentum) + dtype(1.0 - dampening) * g
         if nesterov:
-            g = g + momentum * b
+            g = g + dtype(momentum) * b
         else:
             g = b
-    return dtype(p - lr * g), b
+    return p + dtype(-lr) * g, b
 
 
 def adam_update(p, g, m, v, v_max, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad,
