@@ -1,5 +1,7 @@
-"""kernels/cpu/vector_math.py: the CPU's vectorising exp, expm1 and tanh against NumPy's libm,
-in float32 and float64, over their whole range and at the special values."""
+"""kernels/cpu/vector_math.py: the CPU's vectorising exp, expm1, tanh (against NumPy's libm,
+in float32 and float64, over their whole range and at the special values) and float32 erf."""
+
+import math
 
 import numpy as np
 import pytest
@@ -62,3 +64,36 @@ def test_special_values_overflow_and_subnormals_as_libm(name, dtype):
     assert np.all(close[finite] | tiny[finite]), x[finite][~close[finite] & ~tiny[finite]]
     assert np.all(np.abs(got[tiny] - expected[tiny]) <= 2 * np.finfo(dtype).smallest_subnormal)
     assert np.signbit(_apply(name, np.array([-0.0], dtype))[0]) == np.signbit(expected[15])
+
+
+@njit(error_model="numpy")
+def _erf_map(x, out):
+    for i in range(x.size):
+        out[i] = vector_math.erf(x[i])
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    out = np.empty_like(x)
+    _erf_map(x, out)
+    return out
+
+
+def test_float32_erf_within_6_ulp_and_exact_at_the_special_values():
+    # float64 math.erf is exact to within an ulp of float64: a reference for float32
+    x = np.concatenate([np.linspace(-6, 6, 120001), np.geomspace(1e-38, 1, 2001),
+                        -np.geomspace(1e-38, 1, 2001)]).astype(np.float32)
+    got = _erf(x)
+    assert got.dtype == np.float32
+    exact = np.array([math.erf(v) for v in x.astype(np.float64)])
+    ulp = np.abs(got - exact) / np.spacing(np.abs(exact).astype(np.float32))
+    assert ulp.max() <= 6, f"erf float32: {ulp.max():.2f} ulp at x = {x[ulp.argmax()]}"
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 3.95, -10.0, 1e-45], np.float32)
+    got = _erf(special)
+    assert np.isnan(got[0]) and list(got[1:3]) == [1.0, -1.0] and list(got[5:7]) == [1.0, -1.0]
+    assert got[3] == 0 and np.signbit(got[4])
+    assert abs(got[7] - np.float32(1e-45) * 1.1283792) <= np.finfo(np.float32).smallest_subnormal
+
+
+def test_float64_erf_is_libm():
+    x = np.linspace(-7, 7, 1001)
+    np.testing.assert_array_equal(_erf(x), [math.erf(v) for v in x])
