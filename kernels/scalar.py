@@ -20,7 +20,11 @@ Write these functions for Numba as well as for Python: scalars in, scalars (or a
 two) out, and ``0.0``/``1.0`` literals where an integer would change the result type.
 """
 
+import ast
+import functools
+import inspect
 import math
+import textwrap
 
 _SQRT_2_OVER_PI = 0.7978845608028654
 _INV_SQRT_2 = 0.7071067811865476
@@ -77,7 +81,8 @@ def relu(x):
 
 
 def relu_grad(x, y):
-    return 1.0 if x > 0 else 0.0
+    """From y alone (y > 0 exactly where x > 0), so the op need not keep its input."""
+    return 1.0 if y > 0 else 0.0
 
 
 def leaky_relu(x, negative_slope):
@@ -160,8 +165,9 @@ def relu6(x):
 
 
 def relu6_grad(x, y):
-    """PyTorch's hardtanh rule: 0 at both kinks (x = 0 and x = 6) and beyond them."""
-    return 0.0 if (x <= 0 or x >= 6) else 1.0
+    """PyTorch's hardtanh rule: 0 at both kinks (x = 0 and x = 6) and beyond them. From y
+    alone: y lies strictly inside (0, 6) exactly where x does (NaN passes as NaN)."""
+    return 0.0 if (y <= 0 or y >= 6) else 1.0
 
 
 def hardsigmoid(x):
@@ -389,6 +395,20 @@ REDUCTIONS = {
 }
 
 COMPARISONS = frozenset(name for name, (_, grad) in BINARY.items() if grad is None)
+
+
+@functools.cache
+def derivative_reads(op: str) -> tuple[bool, bool]:
+    """(reads x, reads y): which of its two operands the derivative of unary op ``op`` reads,
+    from its source. An op keeps for the backward only what its derivative reads: ReLU,
+    sigmoid and tanh their output, as PyTorch's do, which in a ResNet spares a copy of every
+    activation (the ReLU's input is a batch norm's output that nothing else keeps)."""
+    derivative = UNARY[op][1]
+    x_name, y_name = derivative.__code__.co_varnames[:2]
+    loaded = {node.id for node in ast.walk(ast.parse(textwrap.dedent(
+        inspect.getsource(derivative.__code__)))) if isinstance(node, ast.Name)
+        and isinstance(node.ctx, ast.Load)}
+    return x_name in loaded, y_name in loaded
 
 
 def parameter_count(op: str) -> int:

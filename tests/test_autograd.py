@@ -81,6 +81,44 @@ def test_graph_is_freed_after_backward():
     assert loss._ctx is None and intermediate() is None
 
 
+def test_the_graph_does_not_keep_activations_that_no_backward_needs():
+    # bn -> relu: relu's backward reads its output only, so nothing keeps the batch norm's
+    # output once the forward has dropped it (as in PyTorch); the gradient is unchanged
+    x = tg.tensor(np.linspace(-1.0, 1.0, 12).reshape(2, 6), requires_grad=True)
+    shifted = x * 2.0 - 0.5
+    dropped = weakref.ref(shifted)
+    y = shifted.relu()
+    del shifted
+    gc.collect()
+    assert dropped() is None
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(x.numpy() * 2 - 0.5 > 0, 2.0, 0.0))
+
+
+def test_a_hook_on_a_tensor_the_caller_dropped_still_runs():
+    # a forward hook that registers a gradient hook on a layer's output and keeps nothing
+    seen = []
+    x = tg.ones(3, requires_grad=True)
+    hidden = x * 2.0
+    hidden.register_hook(lambda grad: seen.append(grad.numpy().copy()) or grad * 0.5)
+    out = (hidden * 3.0).sum()
+    del hidden
+    gc.collect()
+    out.backward()
+    np.testing.assert_array_equal(seen[0], [3.0, 3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0, 3.0])  # the hook halved it
+
+
+def test_a_second_backward_through_a_freed_graph_is_an_error():
+    x = tg.ones(3, requires_grad=True)
+    hidden = x.exp()
+    first, second = hidden.sum(), (hidden * 2.0).sum()
+    first.backward()
+    with pytest.raises(RuntimeError, match=r"backward through the graph a second time.*"
+                       r"input 0 of Mul.*retain_graph=True"):
+        second.backward()
+
+
 def test_backward_on_a_non_scalar_without_gradient_is_an_error():
     x = tg.ones(2, 3, requires_grad=True)
     message = r"gradient can be omitted only for a one-element tensor, got shape \(2, 3\)"

@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 from conftest import DEVICES
 
+import tinygradcnn as tg
 from tinygradcnn.kernels import cpu as cpu_kernels
 from tinygradcnn.kernels import scalar, shared
+from tinygradcnn.ops import elementwise
 
 # scalar parameters for the unary ops that take them, and inputs away from their kinks
 PARAMS = {"leaky_relu": (0.1, 0.0), "elu": (0.7, 0.0), "clamp": (-0.5, 0.7)}
@@ -67,6 +69,31 @@ def test_the_compiled_unary_loop_computes_the_plain_python_function(op):
     np.testing.assert_allclose(cpu_kernels.unary_backward(op, x, y, np.ones_like(x), *params),
                                [derivative(v, w, *params) for v, w in zip(x, y, strict=True)],
                                rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("op", sorted(scalar.UNARY))
+def test_the_op_keeps_what_its_derivative_reads_and_the_gradient_is_unchanged(op):
+    # the op saves x, y or both (derivative_reads) and lets another array stand in for the
+    # rest: the gradient must be the one the kernel gives with both
+    x = _inputs(op, 16)
+    params = PARAMS.get(op, (0.0, 0.0))[:scalar.parameter_count(op)]
+    t = tg.tensor(x, requires_grad=True)
+    y = elementwise.unary(op, t, *params)
+    reads_x, reads_y = scalar.derivative_reads(op)
+    saved_x, saved_y = y._ctx.saved_arrays
+    assert (saved_x is not None, saved_y is not None) == (reads_x, reads_y)
+    upstream = np.random.default_rng(4).uniform(0.5, 1.5, x.shape)
+    y.backward(tg.tensor(upstream))
+    np.testing.assert_array_equal(
+        t.grad.numpy(), cpu_kernels.unary_backward(op, x, y.numpy(), upstream, *params))
+
+
+def test_derivative_reads_finds_the_operands_in_the_source():
+    assert scalar.derivative_reads("relu") == (False, True)  # y > 0 where x > 0
+    assert scalar.derivative_reads("sigmoid") == (False, True)
+    assert scalar.derivative_reads("silu") == (True, False)
+    assert scalar.derivative_reads("gelu") == (True, True)  # Phi = y / x
+    assert scalar.derivative_reads("neg") == (False, False)
 
 
 @pytest.mark.parametrize("op", sorted(scalar.REDUCTIONS))

@@ -28,6 +28,8 @@ from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from .graph_node import Node
+
 if TYPE_CHECKING:
     from .tensor import Tensor
 
@@ -147,7 +149,10 @@ class Function:
             raise ValueError(f"{cls.__name__.lower()}: needs at least one tensor input")
         needs = tuple(t is not None and t.requires_grad for t in inputs)
         record = any(needs) and is_grad_enabled()
-        ctx = Context(cls, first.kernels, inputs if record else (), needs)
+        # the graph keeps leaves, and of the other inputs only what the backward needs
+        parents = tuple(t if t is None or t._ctx is None else t._graph_node()
+                        for t in inputs) if record else ()
+        ctx = Context(cls, first.kernels, parents, needs)
         arrays = [None if t is None else t.data for t in inputs]
         out_array = cls.forward(ctx, *arrays, **params)
         version = None
@@ -346,15 +351,22 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
         if grad is None or ctx is None:
             continue
         _check_versions(ctx, tensor)
-        grad = _run_hooks(tensor, grad, owners)
-        if tensor._retains_grad:  # after the hooks, so .grad is what flows on
-            tensor._accumulate_grad(owners.own(grad) if tensor.grad is None else grad)
+        shown = tensor.tensor() if isinstance(tensor, Node) else tensor
+        grad = _run_hooks(shown, grad, owners)
+        if shown._retains_grad:  # after the hooks, so .grad is what flows on
+            shown._accumulate_grad(owners.own(grad) if shown.grad is None else grad)
         input_grads = ctx.function.backward(ctx, grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
         for parent, parent_grad in zip(ctx.parents, input_grads, strict=True):
             if parent is None or parent_grad is None or not parent.requires_grad:
                 continue
+            if parent._ctx is None and isinstance(parent, Node):
+                raise RuntimeError(
+                    f"backward: trying to backward through the graph a second time: the "
+                    f"record of how input {ctx.parents.index(parent)} of "
+                    f"{ctx.function.__name__} was made was freed by an earlier backward; "
+                    f"pass retain_graph=True to the first backward to run it twice")
             parent_grad = sum_to_shape(ctx.kernels, parent_grad, parent.shape)
             if parent_grad.dtype != parent.dtype:
                 parent_grad = ctx.kernels.astype(parent_grad, parent.dtype)

@@ -30,6 +30,7 @@ from .dtypes import float64 as float64
 from .dtypes import int32 as int32
 from .dtypes import int64 as int64
 from .dtypes import uint8 as uint8
+from .graph_node import Node
 from .hooks import RemovableHandle
 from .tensor_inplace import InPlaceMethods
 from .tensor_layout import LayoutMethods
@@ -251,6 +252,23 @@ class Tensor(MathMethods, LayoutMethods, InPlaceMethods):
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
         self._retains_grad = True
+        self._hold_in_graph()
+
+    def _graph_node(self) -> Tensor | Node:
+        """This tensor as the autograd record holds it: itself for a leaf, else its `Node`
+        (one per tensor and producing function, made on first use)."""
+        if self._ctx is None:
+            return self
+        node = self.__dict__.get("_node")
+        if node is None or node._ctx is not self._ctx:
+            node = self.__dict__["_node"] = Node(self)
+        return node
+
+    def _hold_in_graph(self) -> None:
+        """Let the graph keep this tensor alive: it has hooks or a gradient to receive."""
+        node = self._graph_node()
+        if isinstance(node, Node):
+            node.held = self
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` with this tensor's gradient in every backward; a returned
@@ -260,6 +278,7 @@ class Tensor(MathMethods, LayoutMethods, InPlaceMethods):
             raise RuntimeError("register_hook: cannot register a hook on a tensor that "
                                "doesn't require gradient")
         hooks = self.__dict__.setdefault("_backward_hooks", {})
+        self._hold_in_graph()
         handle = RemovableHandle(hooks)
         hooks[handle.id] = hook
         return handle

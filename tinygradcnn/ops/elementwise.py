@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ..autograd import Function, no_grad
+from ..kernels.scalar import derivative_reads
 from ..tensor import Tensor, float32, int64
 from ._checks import tensor_arg
 
@@ -133,19 +134,25 @@ class BinaryWithDerivative(Function):
 
 
 class Unary(Function):
-    """y = f(x) for the kernels' unary ops; backward is grad * f'(x), fused in one kernel."""
+    """y = f(x) for the kernels' unary ops; backward is grad * f'(x), fused in one kernel.
+    It keeps x, y or both, whichever the derivative reads (``derivative_reads``)."""
 
     @staticmethod
     def forward(ctx, x, *, op, alpha=0.0, beta=0.0):
         y = ctx.kernels.unary(op, x, alpha, beta)
         ctx.op, ctx.alpha, ctx.beta = op, alpha, beta
-        ctx.save_for_backward(x, y)
+        reads_x, reads_y = derivative_reads(op)
+        ctx.save_for_backward(x if reads_x else None, y if reads_y else None)
         return y
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_arrays
-        return ctx.kernels.unary_backward(ctx.op, x, y, grad, ctx.alpha, ctx.beta)
+        # an operand the derivative never reads: any array of its shape stands in for it
+        stand_in = grad if x is None and y is None else (y if x is None else x)
+        return ctx.kernels.unary_backward(ctx.op, stand_in if x is None else x,
+                                          stand_in if y is None else y, grad, ctx.alpha,
+                                          ctx.beta)
 
 
 class Where(Function):

@@ -77,7 +77,7 @@ def _sources(tensor: Tensor, producers: dict[int, int], input_id: int) -> list[i
     """The nodes whose outputs `tensor` was computed from, found by walking the autograd
     record back until a node's output (or the model input) is reached."""
     found: list[int] = []
-    stack, seen = [tensor], set()
+    stack, seen = [tensor._graph_node()], set()
     while stack:
         current = stack.pop()
         if id(current) in seen:
@@ -94,7 +94,7 @@ def _sources(tensor: Tensor, producers: dict[int, int], input_id: int) -> list[i
 
 def _reaches(tensor: Tensor, target_id: int, memo: dict[int, bool]) -> bool:
     """Whether `tensor` was computed from the tensor with id `target_id`."""
-    key = id(tensor)
+    key = id(tensor._graph_node())
     if key == target_id:
         return True
     if key not in memo:
@@ -107,9 +107,9 @@ def _reaches(tensor: Tensor, target_id: int, memo: dict[int, bool]) -> bool:
 def _adds_its_input(output: Tensor, block_input: Tensor) -> bool:
     """A skip connection: somewhere inside the block an Add both of whose operands come
     from the block's input (one through the layers, one around them)."""
-    target = id(block_input)
+    target = id(block_input._graph_node())
     memo: dict[int, bool] = {}
-    stack, seen = [output], set()
+    stack, seen = [output._graph_node()], set()
     while stack:
         current = stack.pop()
         if id(current) in seen or current._ctx is None or id(current) == target:
@@ -161,7 +161,7 @@ def model_graph(model: Module, x, expand: bool = False) -> list[GraphNode]:
                 len(nodes), label, type(module).__name__, tuple(output.shape[1:]),
                 sum(p.numel() for p in module.parameters()), sources, merge,
                 leaves if block else 1, block and _adds_its_input(output, tensors[0])))
-            producers[id(output)] = len(nodes) - 1
+            producers[id(output._graph_node())] = len(nodes) - 1
             keep.append(output)
 
         handles = [module.register_forward_hook(hook) for _, module in watched.values()]
@@ -170,7 +170,7 @@ def model_graph(model: Module, x, expand: bool = False) -> list[GraphNode]:
         finally:
             for handle in handles:
                 handle.remove()
-    if isinstance(output, Tensor) and id(output) not in producers:
+    if isinstance(output, Tensor) and id(output._graph_node()) not in producers:
         # the last step was an op outside any layer (a functional relu, an addition)
         nodes.append(GraphNode(len(nodes), "output", "(ops)", tuple(output.shape[1:]), 0,
                                _sources(output, producers, id(batch))))
