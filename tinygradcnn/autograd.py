@@ -150,8 +150,8 @@ class Function:
         needs = tuple(t is not None and t.requires_grad for t in inputs)
         record = any(needs) and is_grad_enabled()
         # the graph keeps leaves, and of the other inputs only what the backward needs
-        parents = tuple(t if t is None or t._ctx is None else t._graph_node()
-                        for t in inputs) if record else ()
+        parents = tuple([t if t is None or t._ctx is None else t._graph_node()
+                         for t in inputs]) if record else ()
         ctx = Context(cls, first.kernels, parents, needs)
         arrays = [None if t is None else t.data for t in inputs]
         out_array = cls.forward(ctx, *arrays, **params)
@@ -381,8 +381,11 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
             else:
                 owners.note(parent_grad)
                 grads[id(parent)] = _accumulate(ctx.kernels, grads.get(id(parent)), parent_grad)
-        if not retain_graph:
-            tensor._ctx = None  # frees saved arrays and the edges to the inputs
+        if not retain_graph:  # frees saved arrays and the edges to the inputs
+            if isinstance(tensor, Node):
+                tensor.free()
+            else:
+                tensor._ctx = None
     for leaf, grad in hooked_leaves.values():
         grad = _run_hooks(leaf, grad, owners)
         leaf._accumulate_grad(owners.own(grad) if leaf.grad is None else grad)

@@ -30,37 +30,33 @@ if TYPE_CHECKING:
 class Node:
     """A recorded tensor as its consumers' ``Context`` holds it (see the module docstring)."""
 
-    __slots__ = ("_producer", "shape", "dtype", "device", "_version_counter", "_tensor",
-                 "held", "__weakref__")
+    __slots__ = ("_ctx", "shape", "dtype", "device", "_version_counter", "_tensor", "held",
+                 "__weakref__")
 
     requires_grad = True  # only tensors that require grad are recorded
 
     def __init__(self, tensor: Tensor) -> None:
-        self._producer: Context | None = tensor._ctx
-        self.shape = tensor.shape
-        self.dtype = tensor.dtype
+        data = tensor.data
+        self._ctx: Context | None = tensor._ctx
+        self.shape = tuple(data.shape)
+        self.dtype = data.dtype
         self.device = tensor.device
         self._version_counter = tensor._shared_version()
         self._tensor = weakref.ref(tensor)
         self.held: Tensor | None = None  # the tensor itself, while it has hooks or .grad to get
 
-    @property
-    def _ctx(self) -> Context | None:
-        return self._producer
-
-    @_ctx.setter
-    def _ctx(self, ctx: Context | None) -> None:
-        # the engine freeing the graph: the tensor, if still alive, becomes a leaf with it
+    def free(self) -> None:
+        """Drop the record of how the tensor was made (the engine, after its backward): the
+        tensor, if still alive, becomes a leaf too."""
         tensor = self._tensor()
-        if tensor is not None and tensor._ctx is self._producer:
-            tensor._ctx = ctx
-        self._producer = ctx
-        if ctx is None:
-            self.held = None
+        if tensor is not None and tensor._ctx is self._ctx:
+            tensor._ctx = None
+        self._ctx = None
+        self.held = None
 
     @property
     def grad_fn(self) -> Any:
-        return None if self._producer is None else self._producer.function
+        return None if self._ctx is None else self._ctx.function
 
     @property
     def _version(self) -> int:

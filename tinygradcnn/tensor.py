@@ -257,10 +257,11 @@ class Tensor(MathMethods, LayoutMethods, InPlaceMethods):
     def _graph_node(self) -> Tensor | Node:
         """This tensor as the autograd record holds it: itself for a leaf, else its `Node`
         (one per tensor and producing function, made on first use)."""
-        if self._ctx is None:
+        ctx = self._ctx
+        if ctx is None:
             return self
         node = self.__dict__.get("_node")
-        if node is None or node._ctx is not self._ctx:
+        if node is None or node._ctx is not ctx:
             node = self.__dict__["_node"] = Node(self)
         return node
 
