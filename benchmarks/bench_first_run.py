@@ -11,11 +11,12 @@ kernels load from it). Prints both wall times, measured from outside the process
 interpreter's start and every import are in them, then the Numba compilations of each run
 and the functions that cost the most to compile.
 
-Python's own bytecode cache is treated the same way: the runs write it under a fresh
-``PYTHONPYCACHEPREFIX`` (and ignore a ``PYTHONDONTWRITEBYTECODE`` set in the environment,
-as some containers do), so the cold run compiles this project's 190-odd modules from source
-as a first run after an editable install does, and the warm run loads them, as every later
-run of a normal Python does. (Without it, every run here compiled them: 0.2-0.3 s.)
+Python's bytecode cache of this project is treated the same way: its ``.pyc`` files are
+deleted before the cold run, which then compiles the 190-odd modules from source and writes
+them, as a first run after an editable install does, and the warm run loads them, as every
+later run does. A ``PYTHONDONTWRITEBYTECODE`` in the environment (some containers set it) is
+dropped for the runs: with it, every run compiled them (0.2-0.3 s), and a warm run never saw
+the cache key of a module loaded from bytecode (the elementwise loops once missed it there).
 
 The child is a small wrapper (this file with ``--child``) that installs a
 ``numba.core.event`` listener on ``"numba:compile"`` and then runs ``tinygradcnn`` with
@@ -97,8 +98,7 @@ def run_once(train_args: list[str], cache_dir: str, folder: str, label: str) -> 
     """Wall time and compile records of one run of the command in a process of its own."""
     record = os.path.join(folder, f"{label}-compiles.json")
     out = os.path.join(folder, f"{label}-out")
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir,
-               PYTHONPYCACHEPREFIX=os.path.join(cache_dir, "pycache"))
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = [sys.executable, os.path.abspath(__file__), "--child", record, "--quiet",
                "--out", out, *train_args]
@@ -112,6 +112,17 @@ def run_once(train_args: list[str], cache_dir: str, folder: str, label: str) -> 
         compiles = json.load(f)
     return {"wall_s": wall, "compiles": compiles,
             "compile_s": sum(c["self_s"] for c in compiles)}
+
+
+def remove_bytecode() -> None:
+    """Delete this project's compiled modules (``__pycache__/*.pyc`` of the package), so
+    that the cold run compiles them from source as a first run does."""
+    for folder in ("tinygradcnn", "kernels"):
+        for path, _, files in os.walk(os.path.join(ROOT, folder)):
+            if os.path.basename(path) == "__pycache__":
+                for name in files:
+                    if name.endswith(".pyc"):
+                        os.remove(os.path.join(path, name))
 
 
 def by_function(compiles: list[dict]) -> list[dict]:
@@ -138,6 +149,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-first-run-") as folder:
         cache = os.path.join(folder, "numba-cache")
         os.mkdir(cache)
+        remove_bytecode()
         for label in ("cold", "warm"):
             results[label] = run_once(train_args, cache, folder, label)
     print(f"{shlex.join(results['command'])}  (python {sys.version.split()[0]}, "

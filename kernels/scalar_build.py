@@ -24,7 +24,14 @@ def compile_scalar_functions(compile_one: Callable[[types.FunctionType], object]
     (the CPU's vectorising ``exp``). Nothing compiles here; the backends compile lazily, when
     the first kernel that calls a function compiles.
     """
-    namespaces = {module.__name__: dict(vars(module), math=math_module) for module in _MODULES}
+    # Without ``__file__``: Numba keys the on-disk cache of a kernel that closes over one of
+    # these by their pickle, and the pickle memoises the ``__file__`` string when it is the
+    # very object of the code's ``co_filename``, which holds when the module was compiled
+    # from source but not when it came from a .pyc. With it, a user's second run (the first
+    # with bytecode) missed the cache of every elementwise loop (1 s of compiling again).
+    namespaces = {module.__name__: {key: value for key, value in
+                                    dict(vars(module), math=math_module).items()
+                                    if key != "__file__"} for module in _MODULES}
     compiled = {}
     for module in _MODULES:
         for function in vars(module).values():

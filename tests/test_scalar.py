@@ -179,3 +179,15 @@ def test_per_op_loops_load_from_numbas_cache_in_a_new_process(tmp_path):
                            text=True, check=True) for _ in range(2)]
     assert [run.stdout.split()[-1] for run in runs] == ["0", "4"]
     assert "NumbaWarning" not in runs[0].stderr + runs[1].stderr
+
+
+def test_the_cache_key_of_the_loops_does_not_depend_on_how_python_loaded_the_module():
+    # Numba keys a loop's cache by the pickle of the compiled scalar functions it closes
+    # over; with ``__file__`` among their globals that pickle differed between a module
+    # compiled from source (a first run) and one loaded from its .pyc (every later run), so
+    # the second run of a new install compiled every elementwise loop again.
+    from tinygradcnn.kernels.cpu.launch import _compiled_scalar_functions
+
+    compiled = _compiled_scalar_functions()
+    assert compiled and all("__file__" not in function.py_func.__globals__
+                            for function in compiled.values())

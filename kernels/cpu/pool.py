@@ -120,18 +120,29 @@ def _max_pool_kernel(KH: int, KW: int, SH: int, SW: int, DH: int, DW: int):
     return loop
 
 
+@functools.lru_cache(maxsize=256)
+def _max_pool_plan(x_shape, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
+                   ceil_mode: bool):
+    """(output shape, kernel geometry, row windows, column windows) of a max pool: the same
+    few for a whole network, so remembered (30 us a call otherwise); shared, never written."""
+    shape = _output_shape(x_shape, kernel_size, stride, padding, dilation, ceil_mode)
+    rows = _max_windows(x_shape[2], shape[2], kernel_size[0], stride[0], padding[0], dilation[0])
+    cols = _max_windows(x_shape[3], shape[3], kernel_size[1], stride[1], padding[1], dilation[1])
+    whole = (rows[1] == kernel_size[0]).all() and (cols[1] == kernel_size[1]).all()
+    geometry = (*kernel_size, *stride, *dilation) if whole else (0,) * 6
+    return shape, geometry, rows, cols
+
+
 def max_pool2d_forward(x: np.ndarray, kernel_size: Pair, stride: Pair, padding: Pair,
                        dilation: Pair, ceil_mode: bool) -> tuple[np.ndarray, np.ndarray]:
     """Window maxima (N, C, H, W) -> (N, C, OH, OW), and each maximum's flat index h * W + w
     in its (H, W) plane (int64, same shape) for the backward pass. Padding counts as -inf; a
     window wholly in the padding gives -inf and the index ``NO_INPUT`` (-1)."""
-    shape = _output_shape(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    shape, geometry, rows, cols = _max_pool_plan(tuple(x.shape), tuple(kernel_size),
+                                                 tuple(stride), tuple(padding), tuple(dilation),
+                                                 bool(ceil_mode))
     out = np.empty(shape, x.dtype)
     argmax = np.empty(shape, np.int64)
-    rows = _max_windows(x.shape[2], shape[2], kernel_size[0], stride[0], padding[0], dilation[0])
-    cols = _max_windows(x.shape[3], shape[3], kernel_size[1], stride[1], padding[1], dilation[1])
-    whole = (rows[1] == kernel_size[0]).all() and (cols[1] == kernel_size[1]).all()
-    geometry = (*kernel_size, *stride, *dilation) if whole else (0,) * 6
     _max_pool_kernel(*geometry)(x, out, argmax, *rows, *cols, *dilation)
     return out, argmax
 
