@@ -290,8 +290,8 @@ def _conv_weight_grad_kernel(grad_planes, planes, offsets, groups, group_stride,
     """grad_w[o, t] = sum_{n, q} grad_planes[n, o, q] * planes[n, base_g + offsets[t] + q].
 
     One job = 2 output channels x 4 taps of one group: 8 dot products over the whole batch,
-    their 8 accumulators carried across the samples (6 loads per 8 FMAs; 4 x 4 blocks need
-    16 vector accumulators and spill, 1.5-3x slower). ``P`` is a multiple of the vector
+    their 8 accumulators carried across the samples (6 loads per 8 FMAs per sample; 4 x 4
+    blocks need 16 vector accumulators and spill, 1.5-3x slower). ``P`` is a multiple of the vector
     width, the gradient rows zero beyond their pixels, so the pixel loop has no remainder.
     """
     T = offsets.shape[0]
@@ -304,7 +304,11 @@ def _conv_weight_grad_kernel(grad_planes, planes, offsets, groups, group_stride,
 
 @njit(fastmath=True, cache=True)
 def _conv_weight_grad_job(grad_planes, planes, offsets, groups, group_stride, P, out, job):
-    """Job ``job`` of `_conv_weight_grad_kernel`: its 8 sums, written into ``out`` (O, T)."""
+    """Job ``job`` of `_conv_weight_grad_kernel`: its 8 sums, written into ``out`` (O, T).
+
+    Two samples per pass over the pixels: LLVM reduces the vector partial sums of the
+    eight accumulators to scalars after every pass, and on LeNet's short rows (144 pixels)
+    that reduction cost as much as the products (its second conv: 300 -> 200 us)."""
     N = planes.shape[0]
     T = offsets.shape[0]
     per_group = out.shape[0] // groups
@@ -319,23 +323,27 @@ def _conv_weight_grad_job(grad_planes, planes, offsets, groups, group_stride, P,
     base = g * group_stride
     sa, sb = base + offsets[t0], base + offsets[min(t0 + 1, T - 1)]
     sc, sd = base + offsets[min(t0 + 2, T - 1)], base + offsets[min(t0 + 3, T - 1)]
+    no_grad = np.zeros(P, planes.dtype)  # the missing second sample of an odd batch
     s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
-    for n in range(N):
-        xn = planes[n]
+    for n in range(0, N, 2):
+        m = min(n + 1, N - 1)
+        xn, xm = planes[n], planes[m]
         xa, xb, xc, xd = xn[sa:sa + P], xn[sb:sb + P], xn[sc:sc + P], xn[sd:sd + P]
+        ya, yb, yc, yd = xm[sa:sa + P], xm[sb:sb + P], xm[sc:sc + P], xm[sd:sd + P]
         ga, gb = grad_planes[n, oa], grad_planes[n, ob]
+        ha = no_grad if m == n else grad_planes[m, oa]
+        hb = no_grad if m == n else grad_planes[m, ob]
         for q in range(P):
-            va, vb, vc, vd = xa[q], xb[q], xc[q], xd[q]
-            u = ga[q]
-            s00 += u * va
-            s01 += u * vb
-            s02 += u * vc
-            s03 += u * vd
-            u = gb[q]
-            s10 += u * va
-            s11 += u * vb
-            s12 += u * vc
-            s13 += u * vd
+            u, w = ga[q], ha[q]
+            s00 += u * xa[q] + w * ya[q]
+            s01 += u * xb[q] + w * yb[q]
+            s02 += u * xc[q] + w * yc[q]
+            s03 += u * xd[q] + w * yd[q]
+            u, w = gb[q], hb[q]
+            s10 += u * xa[q] + w * ya[q]
+            s11 += u * xb[q] + w * yb[q]
+            s12 += u * xc[q] + w * yc[q]
+            s13 += u * xd[q] + w * yd[q]
     sums = ((s00, s01, s02, s03), (s10, s11, s12, s13))
     for j in range(min(2, (g + 1) * per_group - o0)):
         for k in range(min(4, T - t0)):
