@@ -10,7 +10,9 @@ How the forward pass is organised (and why):
 2. Register blocking: one pass over ``q`` updates 8 output channels from 4 taps (32 FMAs per
    4 input loads and 8 accumulator loads/stores), on a 256-pixel tile whose accumulators
    stay in L1. A plain one-tap, one-channel loop is bound by the accumulator's load/store
-   and runs 3-5x slower.
+   and runs 3-5x slower. Groups of 1 to 3 output channels (depthwise convs) run one channel
+   and 8 taps per pass instead, in a kernel of their own, so that a network that never
+   needs it never compiles it.
 3. Where this layout wastes most of each vector, 1x1 convs and outputs of at most 64
    pixels, the three passes are one BLAS product each instead (``conv_gemm.py``).
 4. The forward and weight-gradient kernels are a ``prange`` over jobs whose body is one
@@ -53,74 +55,96 @@ from .launch import threaded
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _conv_planes_kernel(planes, weights, offsets, bias, block_start, block_size, groups,
-                        group_stride, Wq, out):
-    """out[n, o] = bias[o] + sum_t weights[o, t] * planes[n, g * group_stride + offsets[t] + q].
+def _conv_planes_kernel_8(planes, weights, offsets, bias, groups, group_stride, Wq, out):
+    """out[n, o] = bias[o] + sum_t weights[o, t] * planes[n, g * group_stride + offsets[t] + q],
+    output channels in blocks of 8 (a group's last block padded).
 
-    One job = (sample, group, block of output channels), over all tiles of output pixels
-    in turn. ``weights`` has 7 spare zero rows so that an 8-block may run past the last
-    channel; only the block's real channels are written. ``block_start``/``block_size``
-    list the blocks of one group (offsets within the group).
+    One job = (sample, group, block of 8 output channels), over all tiles of output pixels
+    in turn. ``weights`` has 7 spare zero rows so that the last block may run past the last
+    channel; only the block's real channels are written.
     """
-    for job in prange(planes.shape[0] * groups * block_start.shape[0]):
-        _conv_planes_job(planes, weights, offsets, bias, block_start, block_size, groups,
-                         group_stride, Wq, out, np.int64(job))
+    blocks = -(-(out.shape[1] // groups) // 8)
+    for job in prange(planes.shape[0] * groups * blocks):
+        _conv_planes_job_8(planes, weights, offsets, bias, groups, group_stride, Wq, out,
+                           np.int64(job))
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _conv_planes_kernel_1(planes, weights, offsets, bias, groups, group_stride, Wq, out):
+    """`_conv_planes_kernel_8` one output channel at a time: groups of 1 to 3 channels
+    (depthwise convolutions), where a block of 8 would be mostly empty."""
+    for job in prange(planes.shape[0] * out.shape[1]):
+        _conv_planes_job_1(planes, weights, offsets, bias, groups, group_stride, Wq, out,
+                           np.int64(job))
 
 
 @njit(fastmath=True, cache=True)
-def _conv_planes_job(planes, weights, offsets, bias, block_start, block_size, groups,
-                     group_stride, Wq, out, job):
-    """Job ``job`` of `_conv_planes_kernel`: (sample, group, block of output channels)."""
-    O = out.shape[1]
-    OH, OW = out.shape[2], out.shape[3]
-    out_per_group = O // groups
-    blocks = block_start.shape[0]
-    P = OH * Wq
-    tiles = (P + TILE - 1) // TILE
-    block = job % blocks
-    g = (job // blocks) % groups
-    n = job // (blocks * groups)
-    o0 = g * out_per_group + block_start[block]
-    width = block_size[block]
-    real = min(width, (g + 1) * out_per_group - o0)
+def _conv_planes_job_8(planes, weights, offsets, bias, groups, group_stride, Wq, out, job):
+    """Job ``job`` of `_conv_planes_kernel_8`: (sample, group, block of 8 output channels),
+    over all tiles of output pixels in turn."""
+    n, g, o0, real = _job_channels(out, groups, job, 8)
     acc = np.empty((8, TILE), planes.dtype)  # one per job: the tiles reuse it
-    xn = planes[n]
-    base = g * group_stride
-    for tile in range(tiles):
-        p0 = tile * TILE
-        tp = min(TILE, P - p0)
-        # whole vectors: the spare columns are garbage, never copied out, but a loop
-        # with no scalar remainder runs faster than one with a short tail
-        tv = min(TILE, -(-tp // VECTOR) * VECTOR)
-        for j in range(width):
-            acc[j, :tv] = bias[min(o0 + j, O - 1)]
-        if width == 8:
-            accumulate_8(acc, xn, base, offsets, weights, o0, p0, tv)
-        else:
-            accumulate_1(acc[0], xn, base, offsets, weights, o0, p0, tv)
-        # copy the tile's valid columns out (q = oh * Wq + ow with ow < OW)
-        for oh in range(p0 // Wq, min(OH, (p0 + tp + Wq - 1) // Wq)):
-            ow0 = max(0, p0 - oh * Wq)
-            ow1 = min(OW, p0 + tp - oh * Wq)
-            if ow1 <= ow0:
-                # the tile starts in this row's spare columns (ow >= OW): nothing of the
-                # row is in it, and q0 + ow1 < 0 would wrap round in the slice below
-                continue
-            q0 = oh * Wq - p0
-            for j in range(real):
-                copy_row(out[n, o0 + j, oh, ow0:ow1], acc[j, q0 + ow0:q0 + ow1])
+    P = out.shape[2] * Wq
+    for p0 in range(0, P, TILE):
+        tp, tv = _tile_size(P, p0)
+        for j in range(8):
+            acc[j, :tv] = bias[min(o0 + j, out.shape[1] - 1)]
+        accumulate_8(acc, planes[n], g * group_stride, offsets, weights, o0, p0, tv)
+        _copy_tile_out(acc, out, n, o0, real, p0, tp, Wq)
 
 
-def _channel_blocks(per_group: int) -> tuple[np.ndarray, np.ndarray]:
-    """Split a group's output channels into blocks of 8 (the last may be padded) and 1s.
+@njit(fastmath=True, cache=True)
+def _conv_planes_job_1(planes, weights, offsets, bias, groups, group_stride, Wq, out, job):
+    """Job ``job`` of `_conv_planes_kernel_1`: (sample, output channel). A function of its
+    own, not a branch of the 8-block job: LeNet-5 never runs it and compiles 1 s less."""
+    n, g, o, _ = _job_channels(out, groups, job, 1)
+    acc = np.empty((1, TILE), planes.dtype)
+    P = out.shape[2] * Wq
+    for p0 in range(0, P, TILE):
+        tp, tv = _tile_size(P, p0)
+        acc[0, :tv] = bias[o]
+        accumulate_1(acc[0], planes[n], g * group_stride, offsets, weights, o, p0, tv)
+        _copy_tile_out(acc, out, n, o, 1, p0, tp, Wq)
 
-    Up to 3 leftover channels go one by one; 4 to 7 leftovers share one padded 8-block,
-    since the 8-block reuses each input load 8 times and is faster even half empty.
-    """
-    blocks = (per_group + 4) // 8  # an 8-block wherever 4 or more channels remain
-    starts = [*range(0, 8 * blocks, 8), *range(8 * blocks, per_group)]
-    sizes = [8] * blocks + [1] * max(0, per_group - 8 * blocks)
-    return np.array(starts, np.int64), np.array(sizes, np.int64)
+
+@njit(inline="always")
+def _job_channels(out, groups, job, width):
+    """(sample, group, first output channel, how many of its ``width`` are real) of a job."""
+    per_group = out.shape[1] // groups
+    blocks = -(-per_group // width)
+    g = (job // blocks) % groups
+    o0 = g * per_group + job % blocks * width
+    return job // (blocks * groups), g, o0, min(width, (g + 1) * per_group - o0)
+
+
+@njit(inline="always")
+def _tile_size(P, p0):
+    """(pixels, pixels rounded up to whole vectors) of the tile from ``p0``: the spare
+    columns are garbage, never copied out, but a loop with no scalar remainder runs faster
+    than one with a short tail."""
+    tp = min(TILE, P - p0)
+    return tp, min(TILE, -(-tp // VECTOR) * VECTOR)
+
+
+@njit(inline="always")
+def _copy_tile_out(acc, out, n, o0, real, p0, tp, Wq):
+    """Copy a tile's valid columns (q = oh * Wq + ow with ow < OW) into ``out[n, o0:o0+real]``."""
+    OH, OW = out.shape[2], out.shape[3]
+    for oh in range(p0 // Wq, min(OH, (p0 + tp + Wq - 1) // Wq)):
+        ow0 = max(0, p0 - oh * Wq)
+        ow1 = min(OW, p0 + tp - oh * Wq)
+        if ow1 <= ow0:
+            # the tile starts in this row's spare columns (ow >= OW): nothing of the row
+            # is in it, and q0 + ow1 < 0 would wrap round in the slice below
+            continue
+        q0 = oh * Wq - p0
+        for j in range(real):
+            copy_row(out[n, o0 + j, oh, ow0:ow1], acc[j, q0 + ow0:q0 + ow1])
+
+
+# groups of at least this many output channels run in blocks of 8, the last one padded: the
+# 8-block reuses each input load 8 times and is faster even half empty
+BLOCK_MIN_CHANNELS = 4
 
 
 def _conv_planes(planes: Planes, weights: np.ndarray, bias: np.ndarray | None, groups: int,
@@ -132,10 +156,11 @@ def _conv_planes(planes: Planes, weights: np.ndarray, bias: np.ndarray | None, g
     padded = np.zeros((O + 7, weights.shape[1]), dtype)
     padded[:O] = weights
     bias = np.zeros(O, dtype) if bias is None else bias
-    starts, sizes = _channel_blocks(O // groups)
     out = np.empty(out_shape, dtype)
-    _conv_planes_kernel(planes.data, padded, planes.offsets, bias, starts, sizes, groups,
-                        planes.group_stride, planes.Wq, out)
+    kernel = (_conv_planes_kernel_8 if O // groups >= BLOCK_MIN_CHANNELS
+              else _conv_planes_kernel_1)
+    kernel(planes.data, padded, planes.offsets, bias, groups, planes.group_stride, planes.Wq,
+           out)
     return out
 
 
