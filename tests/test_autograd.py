@@ -78,7 +78,7 @@ def test_graph_is_freed_after_backward():
     loss.backward()
     del y
     gc.collect()
-    assert loss._ctx is None and intermediate() is None
+    assert loss._ctx.released and not loss._ctx.parents and intermediate() is None
 
 
 def test_the_graph_does_not_keep_activations_that_no_backward_needs():
@@ -114,9 +114,15 @@ def test_a_second_backward_through_a_freed_graph_is_an_error():
     hidden = x.exp()
     first, second = hidden.sum(), (hidden * 2.0).sum()
     first.backward()
-    with pytest.raises(RuntimeError, match=r"backward through the graph a second time.*"
-                       r"input 0 of Mul.*retain_graph=True"):
+    with pytest.raises(RuntimeError, match=r"backward through the graph a second time: "
+                       r"input 0 of Mul was made by Unary \(exp\).*retain_graph=True"):
         second.backward()
+    # nor through a tensor the first backward freed, used again afterwards, or twice
+    with pytest.raises(RuntimeError, match=r"input 0 of Mul was made by Unary \(exp\)"):
+        (hidden * 3.0).sum().backward()
+    with pytest.raises(RuntimeError, match="the tensor was made by Sum"):
+        first.backward()
+    assert hidden.grad_fn.__name__ == "Unary" and not hidden.is_leaf  # as in PyTorch
 
 
 def test_backward_on_a_non_scalar_without_gradient_is_an_error():

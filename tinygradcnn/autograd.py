@@ -111,6 +111,21 @@ class Context:
         """Keep ``arrays`` (raw arrays or None) for the backward pass."""
         self.saved_arrays = arrays
 
+    # set by `release`: what the backward needed is gone
+    released = False
+
+    def release(self) -> None:
+        """Drop what the backward needed (saved arrays, the inputs, any attribute), as a
+        backward without ``retain_graph`` does. The context stays the output's ``grad_fn``,
+        marked released, so that a second backward through it raises, as PyTorch's does,
+        instead of treating the output as a leaf and passing no gradient on."""
+        function, kernels, op = self.function, self.kernels, self.__dict__.get("op")
+        self.__dict__.clear()
+        self.function, self.kernels, self.released = function, kernels, True
+        if op is not None:
+            self.op = op  # for the error's name of it
+        self.parents, self.saved_arrays, self.needs_input_grad = (), (), ()
+
 
 class Function:
     """A differentiable op: subclasses define static ``forward`` and ``backward``.
@@ -212,6 +227,15 @@ def _check_versions(ctx: Context, tensor: Tensor) -> None:
     for index, version in ctx.versions:
         if ctx.parents[index]._version != version:
             _version_error(ctx, index, ctx.parents[index], version)
+
+
+def _second_backward(ctx: Context, what: str) -> NoReturn:
+    op = getattr(ctx, "op", None)
+    name = ctx.function.__name__ + (f" ({op})" if isinstance(op, str) else "")
+    raise RuntimeError(
+        f"backward: trying to backward through the graph a second time: {what} was made by "
+        f"{name}, whose saved values an earlier backward freed; pass retain_graph=True to "
+        f"the first backward to run it twice")
 
 
 def _version_error(ctx: Context, index: int, made: Tensor, version: int) -> NoReturn:
@@ -339,6 +363,8 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
                 f"backward: gradient has shape {tuple(grad.shape)}, tensor has shape {root.shape}"
             )
         owners.note(grad)  # the caller keeps it
+    if root._ctx is not None and root._ctx.released:
+        _second_backward(root._ctx, "the tensor")
     if root._ctx is None:  # a leaf: its gradient is the one given
         root._accumulate_grad(owners.own(_run_hooks(root, grad, owners)))
         return
@@ -361,12 +387,9 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
         for parent, parent_grad in zip(ctx.parents, input_grads, strict=True):
             if parent is None or parent_grad is None or not parent.requires_grad:
                 continue
-            if parent._ctx is None and isinstance(parent, Node):
-                raise RuntimeError(
-                    f"backward: trying to backward through the graph a second time: the "
-                    f"record of how input {ctx.parents.index(parent)} of "
-                    f"{ctx.function.__name__} was made was freed by an earlier backward; "
-                    f"pass retain_graph=True to the first backward to run it twice")
+            if parent._ctx is not None and parent._ctx.released:
+                _second_backward(parent._ctx, f"input {ctx.parents.index(parent)} of "
+                                              f"{ctx.function.__name__}")
             parent_grad = sum_to_shape(ctx.kernels, parent_grad, parent.shape)
             if parent_grad.dtype != parent.dtype:
                 parent_grad = ctx.kernels.astype(parent_grad, parent.dtype)
@@ -382,10 +405,9 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
                 owners.note(parent_grad)
                 grads[id(parent)] = _accumulate(ctx.kernels, grads.get(id(parent)), parent_grad)
         if not retain_graph:  # frees saved arrays and the edges to the inputs
+            ctx.release()
             if isinstance(tensor, Node):
-                tensor.free()
-            else:
-                tensor._ctx = None
+                tensor.held = None
     for leaf, grad in hooked_leaves.values():
         grad = _run_hooks(leaf, grad, owners)
         leaf._accumulate_grad(owners.own(grad) if leaf.grad is None else grad)

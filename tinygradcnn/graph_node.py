@@ -46,15 +46,6 @@ class Node:
         self._tensor = weakref.ref(tensor)
         self.held: Tensor | None = None  # the tensor itself, while it has hooks or .grad to get
 
-    def free(self) -> None:
-        """Drop the record of how the tensor was made (the engine, after its backward): the
-        tensor, if still alive, becomes a leaf too."""
-        tensor = self._tensor()
-        if tensor is not None and tensor._ctx is self._ctx:
-            tensor._ctx = None
-        self._ctx = None
-        self.held = None
-
     @property
     def grad_fn(self) -> Any:
         return None if self._ctx is None else self._ctx.function

@@ -57,7 +57,7 @@ class InPlaceMethods:
                 f"wrap it in tg.no_grad()"
             )
         base = self
-        while base._ctx is not None and base._ctx.function.output_is_view:
+        while base._ctx is not None and base._ctx.function.output_is_view and base._ctx.parents:
             base = base._ctx.parents[0]
         if base is not self and base._ctx is None:
             raise RuntimeError(
