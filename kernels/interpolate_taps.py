@@ -9,7 +9,10 @@ the same input pixels with the same weights:
 
 - ``nearest``: ``src = min(floor(dst * scale), in - 1)`` in float32, ``scale = in / out``
   (or ``1 / scale_factor`` when one was given); out = 2 * in and out = in take the exact
-  shortcut. PyTorch's legacy rule: upsampling 3 -> 5 reads rows 0, 0, 1, 1, 2.
+  shortcut. PyTorch's legacy rule: upsampling 3 -> 5 reads rows 0, 0, 1, 1, 2. Its 1-d
+  resize takes no shortcut (3 -> 3 at scale 1.1 reads 0, 0, 1): ``nearest-1d`` here.
+- ``linear`` copies an axis whose size does not change, whatever the scale factor, as
+  PyTorch does (2 -> 2 at scale 1.25 is the identity; ``nearest-exact`` does not copy).
 - ``nearest-exact``: ``src = min(floor((dst + 0.5) * scale), in - 1)`` (pixel centres).
 - ``linear``: with ``align_corners=False`` pixel centres line up, ``src = scale * (dst + 0.5)
   - 0.5`` clamped at 0, ``scale = in / out`` (or ``1 / scale_factor``); with
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-MODES = ("nearest", "nearest-exact", "linear")
+MODES = ("nearest", "nearest-1d", "nearest-exact", "linear")
 
 
 def axis_taps(mode: str, in_size: int, out_size: int, scale_factor: float | None,
@@ -38,6 +41,8 @@ def axis_taps(mode: str, in_size: int, out_size: int, scale_factor: float | None
     weight = np.zeros((2, out_size), dtype=dtype)
     if mode == "linear":
         real = np.dtype(dtype).type  # PyTorch's opmath: float32 for float32, else float64
+        if out_size == in_size:
+            scale_factor = None  # the copy (2 -> 2 at 1.25 would read 0.3 x0 + 0.7 x1 at 1)
         scale = _linear_scale(in_size, out_size, scale_factor, align_corners, real)
         if align_corners:
             src = scale * dst.astype(real)
@@ -72,7 +77,9 @@ def _scale(in_size, out_size, scale_factor, real):
 def _nearest(mode, dst, in_size, out_size, scale_factor):
     # PyTorch computes nearest indices in float32 for every dtype
     scale = _scale(in_size, out_size, scale_factor, np.float32)
-    if mode == "nearest":
+    if mode == "nearest-1d":
+        src = dst.astype(np.float32) * scale
+    elif mode == "nearest":
         if out_size == in_size:
             return dst
         if out_size == 2 * in_size:

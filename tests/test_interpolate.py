@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import DEVICES
 from helpers import check_gradients, compare_with_torch, simulated, torch_or_skip
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from strategies import batch_sizes
 
@@ -40,6 +40,15 @@ def interpolate_cases(draw, spatial: int, max_size: int = 6):
         kwargs["scale_factor"] = factors if spatial == 2 and draw(st.booleans()) else \
             max(factors)
         kwargs["recompute_scale_factor"] = draw(st.sampled_from([None, True]))
+        out = math.floor(sizes[0] * kwargs["scale_factor"]) if spatial == 1 else None
+        # PyTorch's 1-d nearest resize reads src = floor(dst / scale) in its forward but
+        # takes the legacy shortcut (copy, or dst // 2) in its backward when the output is
+        # as long as the input or twice as long: its gradient is then not that of its own
+        # output (2 -> 2 at scale 1.25: forward [x0, x0], gradient as for [x0, x1]). Ours
+        # follows its forward; the gradient stays the forward's (gradcheck tests it).
+        assume(not (mode == "nearest" and kwargs["recompute_scale_factor"] is None
+                    and out in (sizes[0], 2 * sizes[0])
+                    and kwargs["scale_factor"] != out / sizes[0]))
     return shape, kwargs
 
 
@@ -77,6 +86,23 @@ def test_interpolate_gradcheck(mode, align_corners):
     check_gradients(lambda t: F.interpolate(t[:, :, 0], scale_factor=1.6,
                                             mode="linear" if align_corners is not None else mode,
                                             align_corners=align_corners), x)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_an_axis_that_keeps_its_size_is_copied_whatever_the_scale_factor(device):
+    # PyTorch's rule: 2 -> floor(2 * 1.25) = 2 pixels is the identity, not a resampling
+    row = tg.tensor([[[1.0, 2.0]]], device=device)
+    assert F.interpolate(row, scale_factor=1.25, mode="linear").numpy().tolist() == [[[1.0, 2.0]]]
+    # ... but not PyTorch's 1-d nearest forward, which reads floor(dst / 1.25) = 0, 0
+    row = tg.tensor([[[1.0, 2.0]]], device=device, requires_grad=True)
+    near = F.interpolate(row, scale_factor=1.25)
+    assert near.numpy().tolist() == [[[1.0, 1.0]]]
+    near.sum().backward()
+    assert row.grad.numpy().tolist() == [[[2.0, 0.0]]]  # the gradient of that output
+    image = tg.tensor(np.arange(6.0, dtype=np.float32).reshape(1, 1, 2, 3), device=device)
+    out = F.interpolate(image, scale_factor=(1.25, 1.5), mode="bilinear").numpy()
+    np.testing.assert_allclose(out[0, 0], [[0.0, 0.5, 7 / 6, 11 / 6], [3.0, 3.5, 25 / 6, 29 / 6]],
+                               rtol=1e-6)
 
 
 def test_worked_example_of_the_docstring():

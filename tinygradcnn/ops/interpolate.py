@@ -116,6 +116,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         return adaptive_avg_pool2d(input, out_size)
     axis_mode = "linear" if linear else mode
     if spatial == 1:  # a 1-d resize is a 2-d one whose single row stays put
+        axis_mode = "nearest-1d" if axis_mode == "nearest" else axis_mode  # (no shortcuts)
         out = Interpolate.apply(input.unsqueeze(2), size=(1, *out_size),
                                 modes=("nearest", axis_mode), scales=(None, *scales),
                                 align_corners=align_corners)
