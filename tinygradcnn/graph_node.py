@@ -36,9 +36,9 @@ class Node:
 
     requires_grad = True  # only tensors that require grad are recorded
 
-    def __init__(self, tensor: Tensor) -> None:
+    def __init__(self, tensor: Tensor, ctx: Context) -> None:
         data = tensor.data
-        self._ctx: Context | None = tensor._ctx
+        self._ctx = ctx  # the tensor's producer (a backward releases it, never removes it)
         self.shape = tuple(data.shape)
         self.dtype = data.dtype
         self.device = tensor.device
@@ -48,7 +48,7 @@ class Node:
 
     @property
     def grad_fn(self) -> Any:
-        return None if self._ctx is None else self._ctx.function
+        return self._ctx.function
 
     @property
     def _version(self) -> int:

@@ -256,13 +256,13 @@ class Tensor(MathMethods, LayoutMethods, InPlaceMethods):
 
     def _graph_node(self) -> Tensor | Node:
         """This tensor as the autograd record holds it: itself for a leaf, else its `Node`
-        (one per tensor and producing function, made on first use)."""
+        (one per tensor, made on first use; a tensor's producer never changes)."""
         ctx = self._ctx
         if ctx is None:
             return self
         node = self.__dict__.get("_node")
-        if node is None or node._ctx is not ctx:
-            node = self.__dict__["_node"] = Node(self)
+        if node is None:
+            node = self.__dict__["_node"] = Node(self, ctx)
         return node
 
     def _hold_in_graph(self) -> None:

@@ -348,7 +348,7 @@ def _conv_weight_grad_job(grad_planes, planes, offsets, groups, group_stride, P,
     base = g * group_stride
     sa, sb = base + offsets[t0], base + offsets[min(t0 + 1, T - 1)]
     sc, sd = base + offsets[min(t0 + 2, T - 1)], base + offsets[min(t0 + 3, T - 1)]
-    no_grad = np.zeros(P, planes.dtype)  # the missing second sample of an odd batch
+    no_grad = np.zeros(P * (N % 2), planes.dtype)  # an odd batch's missing second sample
     s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
     for n in range(0, N, 2):
         m = min(n + 1, N - 1)
