@@ -246,6 +246,17 @@ def worker(args) -> None:
     print(json.dumps(result))
 
 
+def installed_environment() -> dict[str, str]:
+    """This process's environment without what tinygradcnn's CPU backend set in it (the
+    OpenMP spin count), so that a worker runs each library as installed."""
+    from tinygradcnn import backend
+
+    env = dict(os.environ)
+    if backend.spin_count_set:
+        env.pop("GOMP_SPINCOUNT", None)
+    return env
+
+
 def own_processes(args, threads: int, libs: list[str]) -> dict[str, dict]:
     """Each library's pooled times from ``args.processes`` processes of its own, alternating."""
     pooled: dict[str, dict] = {lib: {"cases": {}, "lenet": []} for lib in libs}
@@ -255,7 +266,8 @@ def own_processes(args, threads: int, libs: list[str]) -> dict[str, dict]:
         for lib in libs:
             time.sleep(0.5)
             done = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", lib,
-                                   *flags], capture_output=True, text=True)
+                                   *flags], capture_output=True, text=True,
+                                  env=installed_environment())
             if done.returncode != 0:
                 raise RuntimeError(f"the {lib} worker failed (exit {done.returncode}):\n"
                                    f"{done.stderr[-3000:]}")
@@ -303,7 +315,8 @@ def main(args) -> None:
     print(f"numba {numba.__version__} ({threads} threads, {numba.config.THREADING_LAYER} "
           f"threading layer), {torch_info}, cache: "
           f"{'cold ' + os.environ['NUMBA_CACHE_DIR'] if args.cold else 'warm'}; same process: "
-          f"{'tinygradcnn malloc settings for both' if keep else 'malloc left alone'}"
+          f"{'tinygradcnn malloc settings for both' if keep else 'malloc left alone'}, "
+          f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', 'unset')}"
           + ("; QUICK: batches of 2, checks the script, measures nothing" if args.quick else ""))
     spec = machine.measure(quick=args.quick)
     print(machine.describe(spec))

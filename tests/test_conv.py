@@ -315,6 +315,38 @@ def test_conv2d_input_gradient_when_a_tile_starts_in_a_rows_spare_columns():
 
 @pytest.mark.torch
 @pytest.mark.parametrize("x_shape, w_shape, params", [
+    ((2, 6, 14, 14), (16, 6, 5, 5), dict()),  # LeNet's second conv: gradient rows of 14, not 18
+    ((2, 3, 9, 7), (4, 3, 3, 5), dict(padding=(1, 2), dilation=(1, 2))),  # shares 2 of 4 columns
+    ((1, 2, 6, 6), (3, 2, 2, 4), dict(padding="same")),  # padding 1 left, 2 right: shares 1
+    ((1, 2, 5, 5), (2, 2, 3, 3), dict(padding=3)),  # padding beyond the kernel's reach
+])
+def test_conv2d_rows_that_share_their_zero_padding_with_the_next_row(x_shape, w_shape, params):
+    """At stride 1 a plane row ends where the next one's left padding begins (``Canvas.shared``
+    in kernels/cpu/conv_layout.py): a window running off a row's end reads those zeros."""
+    torch = torch_or_skip()
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    compare_with_torch(
+        lambda x, w: F.conv2d(x, w, None, **params),
+        lambda x, w: torch.nn.functional.conv2d(x, w, None, **params),
+        x, w, dtype=np.float64, atol=1e-9, rtol=1e-9,
+    )
+
+
+def test_conv2d_plane_rows_are_shortened_by_the_padding_they_share():
+    from tinygradcnn.kernels.cpu.conv_layout import input_planes, output_grad_planes
+    from tinygradcnn.kernels.shapes import conv2d_geometry
+
+    lenet2 = conv2d_geometry((1, 6, 14, 14), (16, 6, 5, 5), (1, 1), (0, 0, 0, 0), (1, 1), 1)
+    assert output_grad_planes(np.zeros((1, 16, 10, 10)), lenet2).Wq == 14  # 10 + 4, not + 8
+    lenet1 = conv2d_geometry((1, 1, 28, 28), (6, 1, 5, 5), (1, 1), (2, 2, 2, 2), (1, 1), 1)
+    assert input_planes(np.zeros((1, 1, 28, 28)), lenet1).Wq == 30
+    strided = conv2d_geometry((1, 1, 8, 8), (1, 1, 3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1)
+    assert input_planes(np.zeros((1, 1, 8, 8)), strided).Wq == 5  # phase planes share nothing
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("x_shape, w_shape, params", [
     ((2, 16, 9, 11), (16, 16, 3, 3), dict(stride=2, padding=1)),  # odd sizes, whole tiles
     ((1, 8, 23, 23), (24, 8, 1, 1), dict(stride=2)),  # ResNet's 1x1 shortcut
     ((2, 8, 10, 9), (16, 4, 3, 2), dict(stride=(2, 3), padding=(1, 0), groups=2)),

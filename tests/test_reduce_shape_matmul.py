@@ -85,6 +85,32 @@ def test_matmul_broadcasts_batches_like_numpy_and_passes_gradcheck(device, data)
     check_gradients(lambda x, y: x @ y, a, b, device=device)
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("a_shape, b_shape", [
+    ((40, 9), (9, 33)),  # row blocks of a
+    ((2, 30), (30, 50)),  # a fully connected layer at batch 2: column blocks of b
+    ((17, 4), (5, 4, 20)),  # a 1x1 conv's batch of products
+    ((17, 4), (1, 4, 20)),  # one product of the batch: row blocks
+    ((3, 4), (1, 4, 40)),  # too few rows and a batch of one: not cut
+    ((24, 24), (24, 24)),  # square, so a transposed result would have the right shape
+])
+def test_cpu_product_cut_across_threads_equals_one_matmul(monkeypatch, threads, a_shape,
+                                                          b_shape):
+    """kernels/cpu/matmul.py: ``product`` hands blocks of a large product to Python threads;
+    every way of cutting it gives NumPy's product, C-contiguous, for a transposed ``a`` too."""
+    import importlib
+
+    blas = importlib.import_module("tinygradcnn.kernels.cpu.matmul")
+    monkeypatch.setattr(blas, "SPLIT_MIN_MACS", 1)
+    monkeypatch.setattr(blas, "get_num_threads", lambda: threads)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    for left in (a, np.asfortranarray(a)):
+        got = blas.product(left, b)
+        assert got.flags.c_contiguous
+        np.testing.assert_allclose(got, np.matmul(a, b), rtol=1e-12, atol=1e-12)
+
+
 def test_matmul_with_mismatched_inner_dims_names_both_shapes():
     with pytest.raises(ValueError, match=r"matmul: shapes \(2, 3\) and \(4, 5\) do not align"):
         tg.ones(2, 3) @ tg.ones(4, 5)

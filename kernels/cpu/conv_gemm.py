@@ -19,9 +19,8 @@ The product, with T = C * KH * KW taps and P = OH * OW output pixels per image:
 
 ``columns`` is the layout that forward hands to the weight gradient, like the planes of the
 direct kernels. NumPy's BLAS runs on one thread (``tinygradcnn/backend.py``: its own pool
-would spin against Numba's). Cutting a product in two for a Python thread of our own doubled
-a lone (512, 4608) @ (4608, 64) (100 -> 190 GFLOP/s on 2 cores) but slowed resnet18's step
-(214 -> 225 ms): Numba's OpenMP workers spin between kernels and take the core back.
+would spin against Numba's); a large product is cut across the cores by Python threads
+(``matmul.product``: a (512, 4608) @ (4608, 196) from 97 to 190 GFLOP/s on 2 cores).
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from numba import prange
 
 from ..shapes import ConvGeometry
 from .launch import threaded
+from .matmul import product
 
 # 8x8 maps and smaller: resnet18's step at 64x64 (batch 16) took 5% less time with 64 than
 # with 16 or 256, alternating in one process
@@ -126,9 +126,9 @@ def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
     N, O = geometry.batch, geometry.out_channels
     w = weight.reshape(O, -1)
     if _batched(geometry):
-        out = np.matmul(w, cols)  # (N, O, P)
+        out = product(w, cols)  # (N, O, P)
     else:
-        out = np.ascontiguousarray(np.matmul(w, cols).reshape(O, N, -1).transpose(1, 0, 2))
+        out = np.ascontiguousarray(product(w, cols).reshape(O, N, -1).transpose(1, 0, 2))
     if bias is not None:
         out += bias.reshape(1, O, 1)
     return out.reshape(geometry.output_shape)
@@ -139,9 +139,9 @@ def backward_weight(grad_out: np.ndarray, x: np.ndarray, geometry: ConvGeometry,
     """dL/dW (O, C, KH, KW) from dL/dout (N, O, OH, OW)."""
     cols = columns(x, geometry) if cols is None else cols
     if _batched(geometry):  # sum_n dout[n] @ x[n]^T as one product over (n, p)
-        grad = np.matmul(_by_channel(grad_out), _by_channel(cols).T)
+        grad = product(_by_channel(grad_out), _by_channel(cols).T)
     else:
-        grad = np.matmul(_by_channel(grad_out), cols.T)
+        grad = product(_by_channel(grad_out), cols.T)
     return np.ascontiguousarray(grad, dtype=x.dtype).reshape(geometry.weight_shape)
 
 
@@ -151,7 +151,7 @@ def backward_input(grad_out: np.ndarray, weight: np.ndarray,
     N, C, O = geometry.batch, geometry.in_channels, geometry.out_channels
     w = weight.reshape(O, -1)
     if _batched(geometry):
-        picked = np.matmul(w.T, grad_out.reshape(N, O, -1)).reshape(
+        picked = product(w.T, grad_out.reshape(N, O, -1)).reshape(
             N, C, geometry.out_height, geometry.out_width)
         if geometry.stride == (1, 1):
             return picked
@@ -160,7 +160,7 @@ def backward_input(grad_out: np.ndarray, weight: np.ndarray,
         return grad_x
     KH, KW, OH, OW = (geometry.kernel_height, geometry.kernel_width, geometry.out_height,
                       geometry.out_width)
-    grad_cols = np.matmul(w.T, _by_channel(grad_out)).reshape(C, KH, KW, N, OH, OW)
+    grad_cols = product(w.T, _by_channel(grad_out)).reshape(C, KH, KW, N, OH, OW)
     grad_x = np.empty(geometry.input_shape, grad_out.dtype)
     _col2im_kernel(grad_cols, *_kernel_args(geometry), grad_x)
     return grad_x

@@ -7,7 +7,9 @@ single *offset*, and output pixel ``q = oh * Wq + ow`` reads ``plane[offset + q]
 whole convolution is ``out[o, q] = sum_t w[o, t] * plane[offset[t] + q]``: no index
 arithmetic or padding test in the inner loop, which is a contiguous, vectorisable run over
 ``q``. The price: each output row also computes ``Wq - OW`` garbage columns (the window
-wrapping into the next row), dropped when the result is copied out.
+wrapping into the next row), dropped when the result is copied out. At stride 1 a row
+shares its right padding with the next row's left (``Canvas.shared``), so a padded conv
+computes fewer of them: none for a 5x5 kernel's input gradient on 10x10 maps.
 
 The input gradient reads the output gradient the same way: zero-inserted between elements
 for stride > 1 (the ``insert`` spacing of a ``Canvas``), padded by ``dilation * (K - 1) - pad``
@@ -33,7 +35,13 @@ VECTOR = 16
 class Canvas(NamedTuple):
     """Where an (N, C, H, W) array lands in the padded picture the planes are cut from:
     element (h, w) at (top + h * insert, left + w * insert) of ``rows x cols`` (negative
-    ``top``/``left`` crop), split into ``stride * stride`` phase planes."""
+    ``top``/``left`` crop), split into ``stride * stride`` phase planes.
+
+    ``shared``: zero columns that each row's right padding shares with the next row's left
+    padding (stride 1 only). A plane row is then ``cols - shared`` long and a window running
+    past its end reads the next row's leading zeros, which are the padding it needs: a
+    5x5 kernel's input gradient on LeNet's 10x10 maps pads by 4 each side, and rows of 14
+    instead of 18 leave no garbage column (``canvas_shared``)."""
 
     top: int
     left: int
@@ -41,6 +49,14 @@ class Canvas(NamedTuple):
     stride: int
     rows: int
     cols: int
+    shared: int = 0
+
+
+def canvas_shared(left: int, right: int, reach: int) -> int:
+    """The ``shared`` of a stride-1 canvas with ``left`` and ``right`` zero columns about its
+    content and a kernel ``reach`` = dilation * (K - 1) wide: at most either padding (both
+    must be zeros) and at most the reach, so that a row still holds every output column."""
+    return max(0, min(left, right, reach))
 
 
 class Planes(NamedTuple):
@@ -56,13 +72,14 @@ class Planes(NamedTuple):
     Wq: int
 
 
-def _to_planes(x, top, left, insert, stride, rows, cols, Hq, Wq, length):
+def _to_planes(x, canvas: Canvas, Hq, Wq, length):
     """Scatter ``x`` (N, C, H, W) into planes (N, length), zero wherever x does not land.
 
-    Channel c, phase (py, px) starts at ``((c * stride + py) * stride + px) * Hq * Wq``;
-    the other arguments are the fields of a ``Canvas``. Two kernels, so that a process
-    compiles only the one its convolutions need (each costs seconds with an empty cache).
+    Channel c, phase (py, px) starts at ``((c * stride + py) * stride + px) * Hq * Wq``.
+    Three kernels, so that a process compiles only the ones its convolutions need (each
+    costs seconds with an empty cache).
     """
+    top, left, insert, stride, rows, cols, _ = canvas
     if stride == 1 and insert == 1:
         return _rows_to_planes(x, top, left, rows, cols, Hq, Wq, length)
     if insert == 1:
@@ -197,7 +214,7 @@ def plane_shape(channels: int, canvas: Canvas, kernel: Pair, dilation: Pair, gro
     ``out_rows`` rows of output. The same few for a whole network, so remembered (the tap
     offsets took 60 us a conv call, their maximum 10 more); shared, so never written to."""
     stride = canvas.stride
-    Hq, Wq = -(-canvas.rows // stride), -(-canvas.cols // stride)
+    Hq, Wq = -(-canvas.rows // stride), -(-canvas.cols // stride) - canvas.shared
     channels_per_group = channels // groups
     offsets = _tap_offsets(channels_per_group, kernel, stride, dilation, Hq, Wq)
     group_stride = channels_per_group * stride * stride * Hq * Wq
@@ -211,16 +228,18 @@ def _planes(x: np.ndarray, canvas: Canvas, kernel: Pair, dilation: Pair, groups:
             out_size: Pair) -> Planes:
     """The planes of ``x`` on ``canvas``, for a kernel producing ``out_size`` (rows, cols)."""
     shape = plane_shape(x.shape[1], canvas, kernel, dilation, groups, out_size[0])
-    data = _to_planes(x, *canvas, shape.Hq, shape.Wq, shape.length)
+    data = _to_planes(x, canvas, shape.Hq, shape.Wq, shape.length)
     return Planes(data, shape.offsets, shape.group_stride, shape.Wq)
 
 
 def input_canvas(geometry: ConvGeometry) -> Canvas:
     """Where the input lands in its planes: padded, split by the stride
     (``stride[0] == stride[1]``)."""
-    top, _, left, _ = geometry.padding
+    top, _, left, right = geometry.padding
     rows, cols = geometry.padded_size
-    return Canvas(top, left, 1, geometry.stride[0], rows, cols)
+    stride = geometry.stride[0]
+    shared = canvas_shared(left, right, geometry.dilation[1] * (geometry.kernel_width - 1))
+    return Canvas(top, left, 1, stride, rows, cols, shared if stride == 1 else 0)
 
 
 def input_plane_shape(geometry: ConvGeometry) -> PlaneShape:
@@ -270,7 +289,9 @@ def output_grad_planes(grad_out: np.ndarray, geometry: ConvGeometry) -> Planes:
     insert = g.stride[0]
     if g.stride[0] != g.stride[1]:  # _to_planes spaces rows and columns alike
         grad_out, insert = _insert_zeros(grad_out, g.stride), 1
-    canvas = Canvas(dh * (KH - 1) - top, dw * (KW - 1) - left, insert, 1, rows, cols)
+    top, left = dh * (KH - 1) - top, dw * (KW - 1) - left
+    right = cols - left - ((grad_out.shape[3] - 1) * insert + 1)
+    canvas = Canvas(top, left, insert, 1, rows, cols, canvas_shared(left, right, dw * (KW - 1)))
     return _planes(grad_out, canvas, (KH, KW), g.dilation, g.groups, (g.height, g.width))
 
 
