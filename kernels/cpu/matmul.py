@@ -40,7 +40,8 @@ def _forget_helpers() -> None:
     _pool = None  # a forked child (a data-loader worker) has the pool but not its threads
 
 
-os.register_at_fork(after_in_child=_forget_helpers)
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(after_in_child=_forget_helpers)
 
 
 def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
