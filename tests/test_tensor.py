@@ -158,3 +158,26 @@ def test_tensor_methods_are_declared_in_the_class_body_with_docstrings():
     assert {cls.__module__ for cls in owners} == {
         "tinygradcnn.tensor", "tinygradcnn.tensor_math", "tinygradcnn.tensor_layout",
         "tinygradcnn.tensor_inplace"}
+
+
+@pytest.mark.parametrize("preset, expected", [
+    ({}, "10000"),
+    ({"GOMP_SPINCOUNT": "5"}, "5"),  # the user's choice stands
+    ({"OMP_WAIT_POLICY": "passive"}, None),  # so does a wait policy
+])
+def test_cpu_backend_shortens_the_openmp_spin_unless_the_user_chose(monkeypatch, preset,
+                                                                     expected):
+    """backend._short_spin_wait: GNU OpenMP's default spin held the second core while the
+    large matrix products ran on it (kernels/cpu/matmul.py)."""
+    import os
+
+    from tinygradcnn import backend
+
+    for name in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in preset.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(backend, "spin_count_set", False)
+    backend._short_spin_wait()
+    assert os.environ.get("GOMP_SPINCOUNT") == expected
+    assert backend.spin_count_set == (not preset)

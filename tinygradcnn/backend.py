@@ -122,7 +122,7 @@ def _short_spin_wait() -> None:
     the other threads of the process do not get: on 2 cores the large matrix products cut
     in two for Python threads (``kernels/cpu/matmul.py``) ran on one of them. Measured on
     2 cores, alternating: resnet18's training step (batch 16, 64x64) 168-203 -> 134-139
-    ms; resnet50's inference (batch 4, 224x224) 340-380 -> 250-280; MobileNetV2's step and
+    ms; resnet50's inference (batch 4, 224x224) 350-400 -> 260-330; MobileNetV2's step and
     LeNet-5's unchanged (shorter spins, 1,000 and less, made both slower: their many small
     kernels paid for waking the workers). GNU OpenMP reads the variable when it loads, on
     Numba's first parallel kernel; once it is loaded, this changes nothing.

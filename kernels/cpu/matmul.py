@@ -10,7 +10,7 @@ of Numba's pool (``product``); NumPy releases the GIL inside. That pays only bec
 OpenMP workers now spin briefly after a kernel (``backend._short_spin_wait``): with GNU
 OpenMP's default spin they held the second core, and the cut slowed resnet18's step
 (175 -> 220 ms). With it, on 2 cores: resnet18's step 175 -> 130 ms (batch 16, 64x64; the
-same for thresholds from 2^20 to 2^26 multiply-adds), resnet50's inference 380 -> 280 ms
+same for thresholds from 2^20 to 2^26 multiply-adds), resnet50's inference 380 -> 260-300 ms
 (batch 4, 224x224), EfficientNet-B0's step unchanged.
 """
 
