@@ -89,6 +89,7 @@ def test_matmul_broadcasts_batches_like_numpy_and_passes_gradcheck(device, data)
 @pytest.mark.parametrize("a_shape, b_shape", [
     ((40, 9), (9, 33)),  # row blocks of a
     ((2, 30), (30, 50)),  # a fully connected layer at batch 2: column blocks of b
+    ((24, 300), (300, 40)),  # b far larger than a and the result: its columns, rows or not
     ((17, 4), (5, 4, 20)),  # a 1x1 conv's batch of products
     ((17, 4), (1, 4, 20)),  # one product of the batch: row blocks
     ((3, 4), (1, 4, 40)),  # too few rows and a batch of one: not cut

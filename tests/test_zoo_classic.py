@@ -154,7 +154,10 @@ def _compare(ours: nn.Module, reference, shape, training: bool = False, atol=1e-
     assert len(outputs_ours) == len(outputs_ref)
     projection = rng.standard_normal(logits(outputs_ref).shape).astype(dtype)
     for a, b in zip(outputs_ours, outputs_ref, strict=True):
-        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), atol=atol, rtol=1e-4)
+        # float32 rounding grows with the logits' size (resnet50's reach 87: 1e-4 apart on
+        # a logit of 0.01, in the order of either library's summation), as for the gradient
+        scale = max(1.0, float(np.abs(b.detach().numpy()).max()))
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), atol=atol * scale, rtol=1e-4)
     (logits(outputs_ours) * tg.tensor(projection, dtype=dtype)).sum().backward()
     (logits(outputs_ref) * torch.tensor(projection)).sum().backward()
     scale = max(1.0, float(np.abs(x_ref.grad.numpy()).max()))
@@ -299,11 +302,17 @@ ZOO_PARITY = [
 @pytest.mark.zoo
 @pytest.mark.parametrize("name, torch_kwargs, shape", ZOO_PARITY, ids=[c[0] for c in ZOO_PARITY])
 def test_every_classic_model_matches_torchvision(name, torch_kwargs, shape):
+    """In float64, and seeded: in float32 resnet50's input gradient differed from PyTorch's
+    in 3 of 8 weight draws, by up to 1-2% of its largest value, where a pre-activation came
+    within rounding of 0 (or two values of a max-pool window within rounding of each other)
+    and the libraries passed the gradient on differently. Fed the same activations, every
+    stage's gradient agreed to 2e-6 of its scale; in float64 such near-ties do not occur."""
     tv = _torchvision_or_skip()
+    pytest.importorskip("torch").manual_seed(0)
     reference = getattr(tv, name)(weights=None, **torch_kwargs)
     ours = models.get_model(name)
     assert _key_shapes(ours) == [[k, list(v.shape)] for k, v in reference.state_dict().items()]
-    _compare(ours, reference, shape)
+    _compare(ours, reference, shape, dtype=np.float64)
 
 
 @pytest.mark.parametrize("device", DEVICES)

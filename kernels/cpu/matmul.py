@@ -47,23 +47,25 @@ if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
 def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a (n, k) @ b (k, m) -> (n, m)`` or ``a @ b (B, k, m) -> (B, n, m)``, cut into a
     share per thread of Numba's pool when the product is large: the B products, else the
-    rows of ``a``, else (a fully connected layer at a batch of a few) the columns of ``b``
-    (VGG-11's first FC layer at batch 2, 411 MB of weights: 75 ms on one thread, 26 ms as
-    two blocks of weight rows)."""
+    rows of ``a`` or the columns of ``b`` (VGG-11's first FC layer at batch 2, 411 MB of
+    weights: 75 ms on one thread, 26 ms as two blocks of weight rows)."""
     n, m = a.shape[0], b.shape[-1]
     batch = b.shape[0] if b.ndim == 3 else 1
     pieces = get_num_threads() if n * a.shape[1] * m * batch >= SPLIT_MIN_MACS else 1
     rows, cols = n >= 8 * pieces, m >= 8 * pieces and b.ndim == 2
     if pieces < 2 or not (batch >= pieces or rows or cols):
         return np.matmul(a, b)
-    out = np.empty(b.shape[:-2] + (n, m), np.result_type(a, b))
-    transposed = False
+    # a thread that takes rows of a reads all of b; one that takes columns of b reads all of
+    # a, and the result comes back transposed, copied once more: worth it for a weight far
+    # larger than both (a fully connected layer, 64 x 25088 -> 4096: 119 -> 82 ms), not for
+    # a conv's weight gradient (its transposed copy took longer than the product)
+    transposed = batch < pieces and cols and (not rows or b.size > a.size + n * m)
+    out = np.empty((m, n) if transposed else b.shape[:-2] + (n, m), np.result_type(a, b))
     if batch >= pieces:  # whole products: each BLAS call as large as it can be
         shares = [(a, b[lo:hi], out[lo:hi]) for lo, hi in _blocks(batch, pieces, 1)]
-    elif rows:
+    elif not transposed:
         shares = [(a[lo:hi], b, out[..., lo:hi, :]) for lo, hi in _blocks(n, pieces, 8)]
     else:  # row blocks of b^T @ a^T (as column blocks, BLAS took 1.5x longer at batch 2)
-        out, transposed = np.empty((m, n), out.dtype), True
         shares = [(b.T[lo:hi], a.T, out[lo:hi]) for lo, hi in _blocks(m, pieces, 8)]
     pending = [_helpers(pieces - 1).submit(_share, *share) for share in shares[1:]]
     _share(*shares[0])
@@ -80,8 +82,8 @@ def _blocks(size: int, pieces: int, multiple: int) -> list[tuple[int, int]]:
 
 
 def _share(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    """One thread's part of ``product``: contiguous 2-d blocks, which BLAS takes as they are
-    (NumPy's batched matmul into a view of ``out`` ran on one core, GIL held)."""
+    """One thread's part of ``product``, as 2-d products that BLAS takes in place (NumPy's
+    batched matmul into a view of ``out`` ran on one core, GIL held)."""
     if b.ndim == 2:
         np.matmul(a, b, out=out)
         return
