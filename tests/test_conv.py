@@ -323,8 +323,13 @@ def test_conv2d_input_gradient_when_a_tile_starts_in_a_rows_spare_columns():
 def test_conv2d_rows_that_share_their_zero_padding_with_the_next_row(x_shape, w_shape, params):
     """At stride 1 a plane row ends where the next one's left padding begins (``Canvas.shared``
     in kernels/cpu/conv_layout.py): a window running off a row's end reads those zeros."""
+    _matches_torch_in_float64(x_shape, w_shape, params, seed=3)
+
+
+def _matches_torch_in_float64(x_shape, w_shape, params, seed):
+    """conv2d and both its gradients equal PyTorch's to 1e-9 on random float64 data."""
     torch = torch_or_skip()
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed)
     x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
     compare_with_torch(
         lambda x, w: F.conv2d(x, w, None, **params),
@@ -357,11 +362,4 @@ def test_conv2d_input_gradient_of_a_strided_conv_as_the_forwards_adjoint(x_shape
                                                                          params):
     """Strided convs with 8+ output channels per group take the adjoint path of
     conv2d_backward_input (the others the transposed convolution): same gradients."""
-    torch = torch_or_skip()
-    rng = np.random.default_rng(2)
-    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
-    compare_with_torch(
-        lambda x, w: F.conv2d(x, w, None, **params),
-        lambda x, w: torch.nn.functional.conv2d(x, w, None, **params),
-        x, w, dtype=np.float64, atol=1e-9, rtol=1e-9,
-    )
+    _matches_torch_in_float64(x_shape, w_shape, params, seed=2)
